@@ -1,0 +1,99 @@
+"""Numerically careful building blocks shared by the DRPM distributions.
+
+Everything here works on log-space quantities that may legitimately be `-inf`
+(an empty sum, an infeasible count) and keeps both values and gradients free of
+NaN in that case, because the distributions feed these functions masked tensors.
+"""
+
+import numpy as np
+import tensorflow as tf
+from tensorflow_probability.python.internal import samplers
+
+__all__ = []  # private module
+
+
+def _safe_logsumexp(x, axis=-1, keepdims=False):
+  """`log(sum(exp(x)))` that returns `-inf` with zero gradient for all-`-inf` rows.
+
+  `tf.reduce_logsumexp` returns `-inf` for such rows but its gradient is NaN,
+  which poisons every parameter upstream of a masked entry.
+  """
+  x_max = tf.stop_gradient(tf.reduce_max(x, axis=axis, keepdims=True))
+  x_max = tf.where(tf.math.is_finite(x_max), x_max, tf.zeros([], x.dtype))
+  total = tf.reduce_sum(tf.exp(x - x_max), axis=axis, keepdims=True)
+  nonempty = total > 0.
+  out = tf.where(nonempty,
+                 tf.math.log(tf.where(nonempty, total, tf.ones([], x.dtype))) +
+                 x_max,
+                 tf.constant(-np.inf, x.dtype))
+  if not keepdims:
+    out = tf.squeeze(out, axis=axis)
+  return out
+
+
+def _log_convolve(f, e):
+  """Log-space convolution `out[t] = logsumexp_{x<=t} f[x] + e[t - x]`.
+
+  Args:
+    f: `[..., T + 1]` log-coefficients of one polynomial.
+    e: `[..., T + 1]` log-coefficients of another (broadcastable with `f`).
+
+  Returns:
+    `[..., T + 1]` log-coefficients of the product polynomial, truncated at
+    degree `T`. Costs `O(T^2)` per batch member; no tensor is larger than
+    `batch x (T + 1)^2`.
+  """
+  size = f.shape[-1]
+  t = np.arange(size)[:, None]
+  x = np.arange(size)[None, :]
+  valid = x <= t
+  shifted = tf.gather(e, np.where(valid, t - x, 0), axis=-1)  # [..., t, x]
+  terms = tf.where(valid, f[..., None, :] + shifted,
+                   tf.constant(-np.inf, f.dtype))
+  return _safe_logsumexp(terms, axis=-1)
+
+
+def _log_binomial(m, x):
+  """`log C(m, x)` for real-valued integer tensors; `-inf` outside `0 <= x <= m`."""
+  inside = (x >= 0.) & (x <= m)
+  x_safe = tf.where(inside, x, tf.zeros([], x.dtype))
+  m_safe = tf.where(inside, m, tf.zeros([], m.dtype))
+  value = (tf.math.lgamma(m_safe + 1.) - tf.math.lgamma(x_safe + 1.) -
+           tf.math.lgamma(m_safe - x_safe + 1.))
+  return tf.where(inside, value, tf.constant(-np.inf, value.dtype))
+
+
+def _log1mexp_of_exp(x):
+  """`log(1 - exp(-exp(x)))` for any real `x`, accurate in float32 and float64.
+
+  For very negative `x` the direct formula underflows (`exp(x) -> 0`), so the
+  series `log z - z/2 + z^2/24` with `z = exp(x)` (error < z^6 / 10^5) is used.
+  Large `x` is clipped where the value is 0 to machine precision, which keeps
+  the gradient finite.
+  """
+  series_region = x < -5.
+  x_lo = tf.minimum(x, -5.)
+  z_lo = tf.exp(x_lo)
+  series = x_lo - z_lo / 2. + z_lo * z_lo / 24.
+  x_hi = tf.clip_by_value(x, -5., 30.)
+  z_hi = tf.exp(x_hi)
+  direct = tf.where(z_hi < np.log(2.), tf.math.log(-tf.math.expm1(-z_hi)),
+                    tf.math.log1p(-tf.exp(-z_hi)))
+  return tf.where(series_region, series, direct)
+
+
+def _gumbel(shape, dtype, seed):
+  """Standard Gumbel noise from a stateless seed."""
+  tiny = np.finfo(dtype.as_numpy_dtype).tiny
+  u = samplers.uniform(shape, minval=tiny, maxval=1., dtype=dtype, seed=seed)
+  return -tf.math.log(-tf.math.log(u))
+
+
+def _static_last_dim(x, name):
+  """The static size of the last axis of `x`, or a ValueError naming `name`."""
+  size = tf.compat.dimension_value(x.shape[-1]) if x.shape.rank else None
+  if size is None:
+    raise ValueError(
+        f'Argument `{name}` must have a statically known last dimension '
+        f'(got shape {x.shape}).')
+  return size

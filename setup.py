@@ -1,0 +1,25 @@
+"""drpm-tf: differentiable random partition models in TensorFlow Probability."""
+import setuptools
+
+setuptools.setup(
+    name="drpm-tf",
+    version="0.1.0",
+    description="Differentiable random partition models (DRPM) for TF2 / TFP, "
+    "and their disentanglement_lib integration.",
+    packages=setuptools.find_packages(include=["drpm_tf", "drpm_tf.*",
+                                               "disentanglement_ext",
+                                               "disentanglement_ext.*",
+                                               "scripts"]),
+    python_requires=">=3.10",
+    install_requires=[
+        "tensorflow-probability==0.23.0",
+        "numpy<2",
+        "scipy",
+        "matplotlib",
+    ],
+    entry_points={
+        "console_scripts": [
+            "drpm-demo=scripts.demo:main",
+        ],
+    },
+)
