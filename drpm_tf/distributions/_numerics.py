@@ -31,6 +31,57 @@ def _safe_logsumexp(x, axis=-1, keepdims=False):
   return out
 
 
+def _lower_toeplitz(b):
+  """`G[..., t, x] = b[..., t - x]` for `x <= t`, else `-inf`; `b` is `[..., T + 1]`.
+
+  Built by the skew trick (each row of a flattened, repeated, `-inf`-padded
+  reversed copy of `b` is shifted by one when re-read with one column fewer):
+  only copies and reshapes, about 3x cheaper than a gather with a 2-D index.
+  """
+  size = b.shape[-1]
+  batch = tf.shape(b)[:-1]
+  padded = tf.concat(
+      [tf.reverse(b, [-1]),
+       tf.fill(tf.concat([batch, [size]], 0), tf.constant(-np.inf, b.dtype))],
+      axis=-1)
+  repeated = tf.broadcast_to(padded[..., None, :],
+                             tf.concat([batch, [size, 2 * size]], 0))
+  flat = tf.reshape(repeated, tf.concat([batch, [2 * size * size]], 0))
+  skewed = tf.reshape(flat[..., :size * (2 * size - 1)],
+                      tf.concat([batch, [size, 2 * size - 1]], 0))
+  return skewed[..., size - 1:]
+
+
+def _toeplitz_terms(a, b):
+  """`terms[..., t, x] = a[..., x] + b[..., t - x]` for `x <= t`, else `-inf`."""
+  return a[..., None, :] + _lower_toeplitz(b)
+
+
+@tf.custom_gradient
+def _log_convolve_same_shape(f, e):
+  """`_log_convolve` for equal shapes, with a gradient that stores nothing.
+
+  The gradient w.r.t. `f[x]` is `sum_t g[t] exp(f[x] + e[t - x] - out[t])`, and
+  symmetrically for `e`; recomputing these softmax weights in the backward pass
+  avoids keeping the `(T + 1)^2` intermediates alive and the scatter-add that
+  autodiff of `tf.gather` would produce.
+  """
+  out = _safe_logsumexp(_toeplitz_terms(f, e), axis=-1)
+
+  def grad(upstream):
+    feasible = tf.math.is_finite(out)
+    out_safe = tf.where(feasible, out, tf.zeros([], out.dtype))
+    upstream = tf.where(feasible, upstream, tf.zeros([], out.dtype))
+
+    def weighted_sum(a, b):
+      weights = tf.exp(_toeplitz_terms(a, b) - out_safe[..., :, None])
+      return tf.reduce_sum(weights * upstream[..., :, None], axis=-2)
+
+    return weighted_sum(f, e), weighted_sum(e, f)
+
+  return out, grad
+
+
 def _log_convolve(f, e):
   """Log-space convolution `out[t] = logsumexp_{x<=t} f[x] + e[t - x]`.
 
@@ -41,16 +92,11 @@ def _log_convolve(f, e):
   Returns:
     `[..., T + 1]` log-coefficients of the product polynomial, truncated at
     degree `T`. Costs `O(T^2)` per batch member; no tensor is larger than
-    `batch x (T + 1)^2`.
+    `batch x (T + 1)^2`, and none of that size is kept for the gradient.
   """
-  size = f.shape[-1]
-  t = np.arange(size)[:, None]
-  x = np.arange(size)[None, :]
-  valid = x <= t
-  shifted = tf.gather(e, np.where(valid, t - x, 0), axis=-1)  # [..., t, x]
-  terms = tf.where(valid, f[..., None, :] + shifted,
-                   tf.constant(-np.inf, f.dtype))
-  return _safe_logsumexp(terms, axis=-1)
+  shape = tf.broadcast_dynamic_shape(tf.shape(f), tf.shape(e))
+  return _log_convolve_same_shape(tf.broadcast_to(f, shape),
+                                  tf.broadcast_to(e, shape))
 
 
 def _log_binomial(m, x):

@@ -58,13 +58,19 @@ def _class_log_terms(num_balls, log_weights, support_size):
           x * log_weights[..., None])
 
 
-def _suffix_log_tables(class_log_terms):
-  """`[log E_1, ..., log E_K]`, each `[..., T + 1]`, from `[..., K, T + 1]` terms."""
+def _suffix_log_tables(class_log_terms, first=True):
+  """`[log E_1, ..., log E_K]`, each `[..., T + 1]`, from `[..., K, T + 1]` terms.
+
+  With `first=False`, `log E_1` (only needed for the normalizer, not for
+  sampling) is not computed and the list starts with `None`.
+  """
   num_classes = class_log_terms.shape[-2]
   tables = [class_log_terms[..., num_classes - 1, :]]
-  for k in range(num_classes - 2, -1, -1):
+  for k in range(num_classes - 2, -1 if first else 0, -1):
     tables.append(_numerics._log_convolve(class_log_terms[..., k, :],  # pylint: disable=protected-access
                                           tables[-1]))
+  if not first:
+    tables.append(None)
   return tables[::-1]
 
 
@@ -119,7 +125,8 @@ def _sample_counts(class_log_terms, tables, total_count, n, seed,
     else:
       soft = tf.nn.softmax(perturbed / temperature[..., None], axis=-1)
       soft_count = tf.reduce_sum(soft * values, axis=-1)
-      count = (hard_count + soft_count - tf.stop_gradient(soft_count)
+      # Parenthesized so the forward value is exactly the hard count.
+      count = (hard_count + (soft_count - tf.stop_gradient(soft_count))
                if hard else soft_count)
     counts.append(count)
     remaining = remaining - hard_count
@@ -234,10 +241,10 @@ class NoncentralMultivariateHypergeometric(distribution.Distribution):
             tf.broadcast_to(self._num_balls, event),
             tf.broadcast_to(self._log_weights, event))
 
-  def _tables(self):
+  def _tables(self, first=True):
     total_count, num_balls, log_weights = self._broadcast_params()
     terms = _class_log_terms(num_balls, log_weights, self._support_size)
-    return total_count, terms, _suffix_log_tables(terms)
+    return total_count, terms, _suffix_log_tables(terms, first=first)
 
   def log_normalizer(self, name='log_normalizer'):
     """`log P0`, the log-normalizer of eq. 8, shape `batch_shape`."""
@@ -254,7 +261,7 @@ class NoncentralMultivariateHypergeometric(distribution.Distribution):
     return log_numerator - _select(tables[0], total_count)
 
   def _sample_n(self, n, seed=None):
-    total_count, terms, tables = self._tables()
+    total_count, terms, tables = self._tables(first=False)
     return tf.stop_gradient(_sample_counts(
         terms, tables, total_count, n, samplers.sanitize_seed(seed)))
 
@@ -395,7 +402,7 @@ class RelaxedNoncentralMultivariateHypergeometric(
     return self._hard
 
   def _sample_n(self, n, seed=None):
-    total_count, terms, tables = self._tables()
+    total_count, terms, tables = self._tables(first=False)
     temperature = tf.broadcast_to(self._temperature, ps.shape(total_count))
     return _sample_counts(terms, tables, total_count, n,
                           samplers.sanitize_seed(seed),

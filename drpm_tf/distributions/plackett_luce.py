@@ -146,7 +146,8 @@ class RelaxedPlackettLuce(distribution.Distribution):
     if not self._hard:
       return soft
     hard = _sort_permutation(perturbed, self.dtype)
-    return hard + soft - tf.stop_gradient(soft)
+    # Parenthesized so the forward value is exactly the hard permutation.
+    return hard + (soft - tf.stop_gradient(soft))
 
   def _log_prob(self, permutation):
     permutation = tf.convert_to_tensor(permutation, dtype=self.dtype)
