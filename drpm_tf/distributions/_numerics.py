@@ -57,14 +57,32 @@ def _toeplitz_terms(a, b):
   return a[..., None, :] + _lower_toeplitz(b)
 
 
+def _diagonal_sums(m):
+  """`D[..., y] = sum_t m[..., t, t - y]` for `m` `[..., T + 1, T + 1]`, `y = 0..T`.
+
+  The inverse skew trick: rows of the column-reversed, zero-padded matrix are
+  re-read with one column fewer, which aligns each diagonal with a column.
+  """
+  size = m.shape[-1]
+  batch = tf.shape(m)[:-2]
+  padded = tf.concat(
+      [tf.reverse(m, [-1]),
+       tf.zeros(tf.concat([batch, [size, size]], 0), m.dtype)], axis=-1)
+  flat = tf.reshape(padded, tf.concat([batch, [2 * size * size]], 0))
+  skewed = tf.reshape(flat[..., :size * (2 * size - 1)],
+                      tf.concat([batch, [size, 2 * size - 1]], 0))
+  return tf.reduce_sum(skewed[..., size - 1:], axis=-2)
+
+
 @tf.custom_gradient
 def _log_convolve_same_shape(f, e):
   """`_log_convolve` for equal shapes, with a gradient that stores nothing.
 
-  The gradient w.r.t. `f[x]` is `sum_t g[t] exp(f[x] + e[t - x] - out[t])`, and
-  symmetrically for `e`; recomputing these softmax weights in the backward pass
-  avoids keeping the `(T + 1)^2` intermediates alive and the scatter-add that
-  autodiff of `tf.gather` would produce.
+  With softmax weights `W[t, x] = exp(f[x] + e[t - x] - out[t])`, the gradient
+  w.r.t. `f[x]` is `sum_t g[t] W[t, x]` (a column sum) and w.r.t. `e[y]` is the
+  sum of `g[t] W[t, x]` along the diagonal `t - x = y`. Recomputing `W` in the
+  backward pass avoids keeping `(T + 1)^2` intermediates alive and the
+  scatter-add that autodiff of the Toeplitz construction would produce.
   """
   out = _safe_logsumexp(_toeplitz_terms(f, e), axis=-1)
 
@@ -72,12 +90,9 @@ def _log_convolve_same_shape(f, e):
     feasible = tf.math.is_finite(out)
     out_safe = tf.where(feasible, out, tf.zeros([], out.dtype))
     upstream = tf.where(feasible, upstream, tf.zeros([], out.dtype))
-
-    def weighted_sum(a, b):
-      weights = tf.exp(_toeplitz_terms(a, b) - out_safe[..., :, None])
-      return tf.reduce_sum(weights * upstream[..., :, None], axis=-2)
-
-    return weighted_sum(f, e), weighted_sum(e, f)
+    weighted = (tf.exp(_toeplitz_terms(f, e) - out_safe[..., :, None]) *
+                upstream[..., :, None])
+    return tf.reduce_sum(weighted, axis=-2), _diagonal_sums(weighted)
 
   return out, grad
 
@@ -113,14 +128,16 @@ def _log1mexp_of_exp(x):
   """`log(1 - exp(-exp(x)))` for any real `x`, accurate in float32 and float64.
 
   For very negative `x` the direct formula underflows (`exp(x) -> 0`), so the
-  series `log z - z/2 + z^2/24` with `z = exp(x)` (error < z^6 / 10^5) is used.
+  series `log z - z/2 + z^2/24 - z^4/2880` with `z = exp(x)` (error < z^6/10^5,
+  i.e. < 1e-18 at the switch point) is used.
   Large `x` is clipped where the value is 0 to machine precision, which keeps
   the gradient finite.
   """
   series_region = x < -5.
   x_lo = tf.minimum(x, -5.)
   z_lo = tf.exp(x_lo)
-  series = x_lo - z_lo / 2. + z_lo * z_lo / 24.
+  z2 = z_lo * z_lo
+  series = x_lo - z_lo / 2. + z2 / 24. - z2 * z2 / 2880.
   x_hi = tf.clip_by_value(x, -5., 30.)
   z_hi = tf.exp(x_hi)
   direct = tf.where(z_hi < np.log(2.), tf.math.log(-tf.math.expm1(-z_hi)),
