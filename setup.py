@@ -15,11 +15,18 @@ setuptools.setup(
         "tensorflow-probability==0.23.0",
         "numpy<2",
         "scipy",
+        "scikit-learn",
         "matplotlib",
+        "gin-config==0.5.0",
+        "absl-py",
+        "tqdm",
     ],
     entry_points={
         "console_scripts": [
             "drpm-demo=scripts.demo:main",
+            "drpm-train-generative=scripts.train_generative:main",
+            "drpm-evaluate-generative=scripts.evaluate_generative:main",
+            "drpm-sample-partitions=scripts.sample_partitions:main",
         ],
     },
 )
