@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test demo bench clean
+.PHONY: venv test demo bench generative-docs clean
 
 venv: $(STAMP)
 
@@ -21,11 +21,35 @@ $(STAMP): requirements.txt setup.py
 test: $(STAMP)
 	$(PY) -m pytest -q tests
 
+# Sample DRPM partitions, then train the generative DRPM-VAE on the embedded
+# digits (a few minutes on 2 cores), evaluate it and draw its samples.
 demo: $(STAMP)
 	$(VENV)/bin/drpm-demo --output_dir demo_output
+	$(VENV)/bin/drpm-train-generative --model_dir demo_output/digits_quick \
+	  --gin_config gin_configs/generative/digits_quick.gin
+	$(VENV)/bin/drpm-evaluate-generative --model_dir demo_output/digits_quick
+	$(VENV)/bin/drpm-sample-partitions --model_dir demo_output/digits_quick
+
+GENERATIVE_SEEDS := 0 1 2
+GENERATIVE_RUNS := $(foreach s,$(GENERATIVE_SEEDS),runs/digits_quick_seed$(s))
+
+# docs/generative.md and its figures, from committed configs only.
+generative-docs: $(STAMP)
+	for s in $(GENERATIVE_SEEDS); do \
+	  $(VENV)/bin/drpm-train-generative --model_dir runs/digits_quick_seed$$s \
+	    --gin_config gin_configs/generative/digits_quick.gin \
+	    --gin_bindings "train_generative.seed = $$s" && \
+	  $(VENV)/bin/drpm-evaluate-generative --model_dir runs/digits_quick_seed$$s \
+	  || exit 1; \
+	done
+	$(VENV)/bin/drpm-sample-partitions --model_dir runs/digits_quick_seed0 \
+	  --output_dir docs/figures/generative
+	$(PY) scripts/generative_report.py --runs $(GENERATIVE_RUNS) \
+	  --figures docs/figures/generative --output docs/generative.md
 
 bench: $(STAMP)
-	$(PY) scripts/bench_drpm.py
+	$(PY) scripts/bench_drpm.py --output docs/benchmarks.md
+	$(PY) scripts/bench_generative.py --output docs/benchmarks_generative.md
 
 clean:
-	rm -rf $(VENV) demo_output .pytest_cache
+	rm -rf $(VENV) demo_output runs .pytest_cache

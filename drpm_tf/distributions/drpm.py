@@ -129,10 +129,8 @@ def _max_log_prob_ordering(partition, log_scores):
   by_block = tf.argsort(tf.gather(block, by_score, batch_dims=ps.rank(block) - 1),
                         axis=-1, stable=True)
   order = tf.gather(by_score, by_block, batch_dims=ps.rank(block) - 1)
-  ordered = tf.gather(log_scores, order, batch_dims=ps.rank(block) - 1)
-  return tf.reduce_sum(
-      ordered - tf.math.cumulative_logsumexp(ordered, axis=-1, reverse=True),
-      axis=-1)
+  return plackett_luce._log_prob_of_ordered_scores(  # pylint: disable=protected-access
+      tf.gather(log_scores, order, batch_dims=ps.rank(block) - 1))
 
 
 class DifferentiableRandomPartition(distribution.Distribution):
@@ -295,11 +293,14 @@ class DifferentiableRandomPartition(distribution.Distribution):
     return (self._log_prob_counts(partition) +
             _log_block_integrals(partition, self._log_scores))
 
+  def _log_num_orderings(self, partition):
+    return tf.reduce_sum(tf.math.lgamma(self._counts(partition) + 1.), -1)
+
   def log_num_orderings(self, partition, name='log_num_orderings'):
     """`log |Pi_Y| = sum_k log(n_k!)` (eq. 3), shape `partition.shape[:-2]`."""
     with self._name_and_control_scope(name, partition):
-      partition = tf.convert_to_tensor(partition, dtype=self.dtype)
-      return tf.reduce_sum(tf.math.lgamma(self._counts(partition) + 1.), -1)
+      return self._log_num_orderings(
+          tf.convert_to_tensor(partition, dtype=self.dtype))
 
   def log_prob_lower_bound(self, partition, name='log_prob_lower_bound'):
     """Lemma 4: `log p(n) + max_{pi in Pi_Y} log p(pi)` <= `log p(Y)`."""
@@ -314,7 +315,7 @@ class DifferentiableRandomPartition(distribution.Distribution):
       partition = tf.convert_to_tensor(partition, dtype=self.dtype)
       return (self._log_prob_counts(partition) +
               _max_log_prob_ordering(partition, self._log_scores) +
-              tf.reduce_sum(tf.math.lgamma(self._counts(partition) + 1.), -1))
+              self._log_num_orderings(partition))
 
   def _default_event_space_bijector(self):
     return None

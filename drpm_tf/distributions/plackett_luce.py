@@ -55,12 +55,16 @@ def _neural_sort(values, temperature):
   return tf.nn.softmax(logits / temperature[..., None, None], axis=-1)
 
 
-def _plackett_luce_log_prob(permutation, log_scores):
-  """Exact PL log-probability of permutation matrices `[..., n, n]`."""
-  ordered = tf.linalg.matvec(permutation, log_scores)
+def _log_prob_of_ordered_scores(ordered):
+  """PL log-probability of an order, given its log-scores `[..., n]` in order."""
   return tf.reduce_sum(
       ordered - tf.math.cumulative_logsumexp(ordered, axis=-1, reverse=True),
       axis=-1)
+
+
+def _plackett_luce_log_prob(permutation, log_scores):
+  """Exact PL log-probability of permutation matrices `[..., n, n]`."""
+  return _log_prob_of_ordered_scores(tf.linalg.matvec(permutation, log_scores))
 
 
 class RelaxedPlackettLuce(distribution.Distribution):

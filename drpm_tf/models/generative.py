@@ -242,9 +242,9 @@ class DRPMVAE(tf.keras.Model):
 
     terms = dict(recon=recon / n, kl_z=kl_z / n)
     if self.kl_estimator == 'bound':
-      log_orderings = tf.reduce_sum(tf.math.lgamma(sample.counts + 1.), -1)
       kl_n = tf.reduce_mean(
-          log_orderings + posterior.counts_distribution().log_prob(sample.counts)
+          posterior.log_num_orderings(sample.partition) +
+          posterior.counts_distribution().log_prob(sample.counts)
           - prior.counts_distribution().log_prob(sample.counts))
       scores = RelaxedPlackettLuce(weights['temperature'], log_scores)
       # Uniform prior scores: log p(pi; s_p) = -log n! for every pi.
