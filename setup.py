@@ -27,6 +27,10 @@ setuptools.setup(
             "drpm-train-generative=scripts.train_generative:main",
             "drpm-evaluate-generative=scripts.evaluate_generative:main",
             "drpm-sample-partitions=scripts.sample_partitions:main",
+            "drpm-train-weak=scripts.train_weak:main",
+            "drpm-dlib-evaluate=scripts.dlib_evaluate:main",
+            "drpm-evaluate-weak=scripts.evaluate_weak:main",
+            "drpm-visualize-dataset=scripts.visualize_dataset:main",
         ],
     },
 )

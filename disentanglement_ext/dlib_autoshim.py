@@ -1,0 +1,63 @@
+"""Lazy, import-triggered compat shim for running disentanglement_lib's OWN scripts.
+
+dlib's installed entry points (`dlib_evaluate`, `dlib_visualize_dataset`, ...)
+import dlib directly, so on gin-config 0.5 they die with
+`TypeError: configurable() got an unexpected keyword argument 'whitelist'`.
+`install()` adds a `sys.meta_path` finder that, the first time a
+`disentanglement_lib` module is imported, applies the gin patch (gin only, no
+TensorFlow import), and once dlib's `named_data` module has executed,
+registers our dataset names (`compat.apply()`). Nothing happens in processes
+that never import disentanglement_lib.
+
+Opt-in, without touching the virtualenv: `disentanglement_ext/dlib_site/`
+holds a `sitecustomize.py` that calls `install()`, so
+
+    PYTHONPATH=$(python -c "import disentanglement_ext.dlib_autoshim as m; print(m.SITE_DIR)") \
+        dlib_evaluate --input_dir ... --output_dir ... --gin_config ...
+
+runs dlib's own script unchanged (equivalent to `drpm-dlib-evaluate`).
+"""
+import importlib.abc
+import importlib.machinery
+import os
+import sys
+
+SITE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dlib_site")
+_NAMED_DATA = "disentanglement_lib.data.ground_truth.named_data"
+
+
+class _Loader(importlib.abc.Loader):
+  """Wraps dlib's loader for named_data: registers our names after exec."""
+
+  def __init__(self, loader):
+    self._loader = loader
+
+  def create_module(self, spec):
+    return self._loader.create_module(spec)
+
+  def exec_module(self, module):
+    self._loader.exec_module(module)
+    from disentanglement_ext import compat  # pylint: disable=g-import-not-at-top
+    compat.apply()
+
+
+class _Finder(importlib.abc.MetaPathFinder):
+  """Applies the gin patch before the first disentanglement_lib import."""
+
+  def find_spec(self, fullname, path, target=None):
+    if not fullname.startswith("disentanglement_lib"):
+      return None
+    from disentanglement_ext import compat  # pylint: disable=g-import-not-at-top
+    compat._patch_gin()  # pylint: disable=protected-access
+    if fullname != _NAMED_DATA:
+      return None
+    spec = importlib.machinery.PathFinder.find_spec(fullname, path)
+    if spec is not None and spec.loader is not None:
+      spec.loader = _Loader(spec.loader)
+    return spec
+
+
+def install():
+  """Idempotently installs the finder (first in sys.meta_path)."""
+  if not any(isinstance(f, _Finder) for f in sys.meta_path):
+    sys.meta_path.insert(0, _Finder())

@@ -1,0 +1,248 @@
+"""gin-configured training of the weakly-supervised group VAEs.
+
+`train_with_gin(model_dir, overwrite, gin_config_files, gin_bindings)` (also
+the console script `drpm-train-weak`) trains a `WeakVAE` on weak pairs and lays
+out `model_dir` like disentanglement_lib:
+
+    <model_dir>/checkpoints/          tf.train.CheckpointManager (ckpt-<step>)
+    <model_dir>/tensorboard/          TensorBoard scalars
+    <model_dir>/results/gin/train.gin             operative gin config
+    <model_dir>/results/json/train_results.json   final metrics (+ train_config.json,
+                                                  aggregate/train.json)
+    <model_dir>/tfhub/                TF1 Hub module (gaussian_encoder, decoder,
+                                      reconstructions)      [export.py]
+    <model_dir>/postprocessed/mean/   `representation` module + results, ready for
+                                      dlib's `evaluation.evaluate`  [export.py]
+
+Resume: rerunning the same command continues from the latest checkpoint (the
+`checkpoint` state file, which TF rewrites atomically only after the new
+checkpoint's files are complete, so an interrupted write is never loaded).
+Model, optimizer, step and the model's random generator are checkpointed, and
+batch `i` of the data stream is a function of (seed, i) only, so a resumed run
+follows the same trajectory. A finished run (train_results.json present) is
+not rerun unless `overwrite=True`, which deletes `model_dir` first.
+
+Main gin parameters: `dataset.name`, `weak_pairs.n_s`, `weak_vae.*`
+(aggregation, num_latent, beta, gamma, architecture), `train_weak.*` below and
+the aggregators' own (`drpm_aggregation.*`, ...).
+"""
+import json
+import os
+import shutil
+import sys
+import time
+
+import gin
+import numpy as np
+import tensorflow as tf
+
+from disentanglement_ext import compat  # noqa: F401  pylint: disable=unused-import
+from disentanglement_ext import aggregation  # noqa: F401  (gin registration)
+from disentanglement_ext import data as data_lib
+from disentanglement_ext import weak_vae
+from disentanglement_ext.data import weak_pairs
+from disentanglement_lib.utils import results
+
+CHECKPOINT_SUBDIR = "checkpoints"
+TRAIN_RESULTS = os.path.join("results", "json", "train_results.json")
+
+
+POSTPROCESS_GIN = os.path.join("postprocessed", "mean", "results", "gin",
+                               "postprocess.gin")
+
+
+def is_finished(model_dir, export=True):
+  """Training results written (and, with `export`, the export finished)."""
+  done = os.path.exists(os.path.join(model_dir, TRAIN_RESULTS))
+  if export:
+    done = done and os.path.exists(os.path.join(model_dir, POSTPROCESS_GIN))
+  return done
+
+
+def build_model(observation_shape, training_steps):
+  """The gin-configured `WeakVAE` (weights built)."""
+  return weak_vae.WeakVAE(input_shape=observation_shape,
+                          num_steps=training_steps)
+
+
+def make_checkpoint(model, optimizer):
+  step = tf.Variable(0, dtype=tf.int64, trainable=False, name="global_step")
+  return tf.train.Checkpoint(model=model, optimizer=optimizer, step=step)
+
+
+def make_optimizer(learning_rate):
+  # dlib's AdamOptimizer defaults (beta1 0.9, beta2 0.999, epsilon 1e-8).
+  return tf.keras.optimizers.Adam(learning_rate=learning_rate, beta_1=0.9,
+                                  beta_2=0.999, epsilon=1e-8)
+
+
+def _log(message):
+  print(message, flush=True)
+  sys.stdout.flush()
+
+
+@gin.configurable("train_weak", denylist=["model_dir", "overwrite"])
+def train(model_dir, overwrite=False, training_steps=300000, batch_size=64,
+          random_seed=0, learning_rate=1e-4, checkpoint_every=1000,
+          log_every=100, max_checkpoints_to_keep=3, export=True,
+          num_parallel_calls=2):
+  """Trains (or resumes) a weakly-supervised VAE in `model_dir`.
+
+  Args:
+    model_dir: run directory.
+    overwrite: delete `model_dir` first.
+    training_steps: total number of optimizer steps.
+    batch_size: pairs per step.
+    random_seed: seed of initialization, data stream and sampling noise.
+    learning_rate: Adam learning rate (dlib: 1e-4).
+    checkpoint_every: steps between checkpoints (a final one is always saved).
+    log_every: steps between progress lines and TensorBoard scalars.
+    max_checkpoints_to_keep: CheckpointManager's max_to_keep.
+    export: export the TF-Hub modules when training is done.
+    num_parallel_calls: parallel batch renderers of the data pipeline.
+
+  Returns:
+    The results dict written to train_results.json.
+
+  Raises:
+    ValueError: finished run in `model_dir` without overwrite; bad gin values
+      (unknown aggregation / dataset / architecture, n_s out of range).
+  """
+  if tf.io.gfile.isdir(model_dir):
+    if overwrite:
+      shutil.rmtree(model_dir)
+    elif is_finished(model_dir, export):
+      raise ValueError(
+          "Directory {} already holds a finished run ({}); pass --overwrite "
+          "to train again.".format(model_dir, TRAIN_RESULTS))
+  if int(training_steps) < 1:
+    raise ValueError("train_weak.training_steps must be >= 1.")
+  training_steps = int(training_steps)
+  timer = time.time()
+
+  dataset = data_lib.get_dataset()  # gin: dataset.name
+  # Validates weak_pairs.n_s (clear error) before anything is built.
+  sampler = weak_pairs.WeakPairSampler(dataset)
+  tf.keras.utils.set_random_seed(random_seed)
+  model = build_model(dataset.observation_shape, training_steps)
+  # Reseed the model's stream from the run seed (independent of init).
+  model.rng.reset_from_seed(random_seed + 1)
+  optimizer = make_optimizer(learning_rate)
+  optimizer.build(model.trainable_variables)
+  checkpoint = make_checkpoint(model, optimizer)
+  manager = tf.train.CheckpointManager(
+      checkpoint, os.path.join(model_dir, CHECKPOINT_SUBDIR),
+      max_to_keep=max_checkpoints_to_keep, checkpoint_name="ckpt")
+  if manager.latest_checkpoint:
+    checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+    _log("Resumed from {} (step {}).".format(manager.latest_checkpoint,
+                                              int(checkpoint.step.numpy())))
+  start = int(checkpoint.step.numpy())
+
+  @tf.function
+  def train_step(x1, x2, shared, step):
+    with tf.GradientTape() as tape:
+      terms = model.compute_losses(x1, x2, shared, step)
+    variables = model.trainable_variables
+    grads = tape.gradient(terms["loss"], variables)
+    optimizer.apply_gradients(zip(grads, variables))
+    return terms
+
+  writer = tf.summary.create_file_writer(os.path.join(model_dir, "tensorboard"))
+  terms = None
+  if start < training_steps:
+    pipeline = weak_pairs.weak_pair_dataset(
+        dataset, batch_size, seed=random_seed, n_s=sampler.n_s,
+        start_index=start, num_batches=training_steps - start,
+        num_parallel_calls=num_parallel_calls)
+    last_time, last_step = time.time(), start
+    step = start
+    for (x1, x2), shared, _ in pipeline:
+      terms = train_step(x1, x2, shared, tf.constant(step, tf.int64))
+      step += 1
+      checkpoint.step.assign(step)
+      if step % log_every == 0 or step == training_steps:
+        values = {k: float(v) for k, v in terms.items()}
+        now = time.time()
+        rate = (step - last_step) / max(now - last_time, 1e-9)
+        last_time, last_step = now, step
+        _log("step {}/{}  loss {:.2f}  recon {:.2f}  kl {:.2f}  shared dims "
+             "{:.2f}  ({:.2f} steps/s)".format(
+                 step, training_steps, values["loss"],
+                 values["reconstruction_loss"], values["kl_loss"],
+                 values.get("aggregation/num_shared_dims", float("nan")),
+                 rate))
+        with writer.as_default(step=step):
+          for key, value in values.items():
+            tf.summary.scalar(key, value)
+          tf.summary.scalar("steps_per_second", rate)
+        writer.flush()
+      if step % checkpoint_every == 0 and step < training_steps:
+        manager.save(checkpoint_number=step)
+    manager.save(checkpoint_number=step)
+  else:
+    _log("Checkpoint already at step {} >= training_steps {}.".format(
+        start, training_steps))
+
+  if terms is None:
+    # Resumed at the end: evaluate the loss on batch `training_steps - 1`.
+    (x1, x2), shared, _ = next(iter(weak_pairs.weak_pair_dataset(
+        dataset, batch_size, seed=random_seed, n_s=sampler.n_s,
+        start_index=max(training_steps - 1, 0), num_batches=1)))
+    terms = model.compute_losses(x1, x2, shared,
+                                 tf.constant(training_steps, tf.int64))
+  results_dict = {k.replace("/", "_"): float(v) for k, v in terms.items()}
+  results_dict.update(
+      global_step=int(checkpoint.step.numpy()),
+      training_steps=training_steps,
+      aggregation=model.aggregation_name,
+      architecture=model.architecture,
+      n_s=sampler.n_s,
+      elapsed_time=time.time() - timer)
+  # dlib's layout: results/{gin/train.gin, json/train_results.json, ...}.
+  results.update_result_directory(os.path.join(model_dir, "results"), "train",
+                                  results_dict)
+  if export:
+    from disentanglement_ext import export as export_lib  # pylint: disable=g-import-not-at-top
+    export_lib.export_model(model, model_dir, random_seed=random_seed)
+    _log("Exported TF-Hub modules to {}/tfhub and "
+         "{}/postprocessed/mean/tfhub.".format(model_dir, model_dir))
+  _log("Done: {}".format(json.dumps(
+      {k: results_dict[k] for k in ("global_step", "loss", "elapsed_time")})))
+  return results_dict
+
+
+def train_with_gin(model_dir, overwrite=False, gin_config_files=None,
+                   gin_bindings=None):
+  """Parses gin, trains, clears gin (like dlib's `train_with_gin`)."""
+  gin.parse_config_files_and_bindings(gin_config_files or [],
+                                      gin_bindings or [])
+  try:
+    return train(model_dir, overwrite=overwrite)
+  finally:
+    gin.clear_config()
+
+
+def load_trained_model(model_dir, checkpoint_path=None):
+  """Rebuilds the model of `model_dir` from its train.gin and latest checkpoint.
+
+  Leaves the gin config of `model_dir` active (caller clears it). Returns
+  (model, dataset, n_s).
+  """
+  gin_file = os.path.join(model_dir, "results", "gin", "train.gin")
+  if not os.path.exists(gin_file):
+    raise ValueError("{} not found: is {} a trained model directory?".format(
+        gin_file, model_dir))
+  gin.parse_config_files_and_bindings([gin_file], [], skip_unknown=True)
+  training_steps = gin.query_parameter("train_weak.training_steps")
+  dataset = data_lib.get_dataset()
+  model = build_model(dataset.observation_shape, training_steps)
+  checkpoint = tf.train.Checkpoint(model=model)
+  path = checkpoint_path or tf.train.latest_checkpoint(
+      os.path.join(model_dir, CHECKPOINT_SUBDIR))
+  if path is None:
+    raise ValueError("No checkpoint in {}.".format(
+        os.path.join(model_dir, CHECKPOINT_SUBDIR)))
+  checkpoint.restore(path).expect_partial()
+  n_s = gin.query_parameter("weak_pairs.n_s")
+  return model, dataset, n_s

@@ -1,0 +1,219 @@
+"""Keras group VAE for weakly-supervised pairs (paper Section 3.1, App. C.1).
+
+Architectures (`weak_vae.architecture`):
+
+- 'conv64' (default): disentanglement_lib's `conv_encoder` / `deconv_decoder`
+  for 64x64xC inputs, layer by layer as in dlib 1.5
+  `methods/shared/architectures.py`:
+    encoder: conv 32 k4 s2, conv 32 k4 s2, conv 64 k2 s2, conv 64 k2 s2 (all
+      ReLU, 'same'), flatten, dense 256 ReLU, dense d (means), dense d (log_var)
+      [dlib's e3/e4 use kernel_size=2, not 4; we follow dlib's code];
+    decoder: dense 256 ReLU, dense 1024 ReLU, reshape 4x4x64, deconv 64 k4 s2
+      ReLU, deconv 32 k4 s2 ReLU, deconv 32 k4 s2 ReLU, deconv C k4 s2 (logits).
+- 'conv32': NOT dlib's architecture; a reduced variant for fast CPU runs. The
+  64x64 images are 2x2 average-pooled to 32x32 inside the model (so the model,
+  its Hub export and dlib's evaluation still take 64x64 images); the encoder is
+  dlib's (four stride-2 convs reach 2x2x64); the decoder drops one 32-channel
+  deconv (4 -> 8 -> 16 -> 32) and reconstructs the pooled 32x32 image.
+
+Loss per batch (mean over pairs; dlib's Bernoulli loss, per-image sum):
+
+    loss = recon(x1) + recon(x2) + beta * (KL(q~1 || N(0, I)) + KL(q~2 || N(0, I)))
+           + sum(aggregator extra losses)      (drpm: gamma * partition KL)
+
+where `q~j` are the aggregated posteriors (eq. 49-50) and `z_j ~ q~j` are
+reparameterized samples (the shared dims of the two views use the same
+averaged posterior but independent noise, as in dlib's GroupVAE).
+"""
+import gin
+import tensorflow as tf
+
+from disentanglement_ext import aggregation as aggregation_lib
+
+ARCHITECTURES = ("conv64", "conv32")
+
+
+def _conv(filters, kernel, name, activation="relu"):
+  return tf.keras.layers.Conv2D(filters, kernel, strides=2, padding="same",
+                                activation=activation, name=name)
+
+
+def _deconv(filters, name, activation="relu"):
+  return tf.keras.layers.Conv2DTranspose(filters, 4, strides=2, padding="same",
+                                         activation=activation, name=name)
+
+
+def encoder_layer_specs(architecture):
+  """[(kind, name, filters/units, kernel)] of the encoder trunk."""
+  del architecture  # Same trunk for both.
+  return [("conv", "e1", 32, 4), ("conv", "e2", 32, 4), ("conv", "e3", 64, 2),
+          ("conv", "e4", 64, 2), ("flatten", None, None, None),
+          ("dense", "e5", 256, None)]
+
+
+def decoder_layer_specs(architecture, channels):
+  """[(kind, name, filters/units, activation)] of the decoder."""
+  specs = [("dense", "d1", 256, "relu"), ("dense", "d2", 1024, "relu"),
+           ("reshape", None, (4, 4, 64), None),
+           ("deconv", "d3", 64, "relu"), ("deconv", "d4", 32, "relu")]
+  if architecture == "conv64":
+    specs.append(("deconv", "d5", 32, "relu"))
+  specs.append(("deconv", "d6", channels, None))
+  return specs
+
+
+def check_architecture(architecture):
+  if architecture not in ARCHITECTURES:
+    raise ValueError("Unknown architecture {!r} (gin `weak_vae.architecture`); "
+                     "valid: {}.".format(architecture, ", ".join(ARCHITECTURES)))
+
+
+def bernoulli_loss(images, logits):
+  """dlib's `bernoulli_loss`: per-image sum of sigmoid cross-entropy, [B]."""
+  flat = tf.reshape(images, [tf.shape(images)[0], -1])
+  flat_logits = tf.reshape(logits, [tf.shape(logits)[0], -1])
+  return tf.reduce_sum(tf.nn.sigmoid_cross_entropy_with_logits(
+      labels=flat, logits=flat_logits), axis=1)
+
+
+def gaussian_kl(mean, log_var):
+  """KL(N(mean, e^log_var) || N(0, I)) summed over dims, [B]."""
+  return 0.5 * tf.reduce_sum(
+      tf.square(mean) + tf.exp(log_var) - log_var - 1., axis=1)
+
+
+@gin.configurable("weak_vae", denylist=["input_shape", "num_steps"])
+class WeakVAE(tf.keras.Model):
+  """Group VAE with a pluggable view aggregation (see module doc)."""
+
+  def __init__(self, input_shape=(64, 64, 3), num_steps=1,
+               aggregation="adaptive", num_latent=10, beta=1.0, gamma=0.25,
+               architecture="conv64", seed=0, **kwargs):
+    """Builds the model.
+
+    Args:
+      input_shape: observation shape (64, 64, C).
+      num_steps: training steps (temperature annealing of hg / drpm).
+      aggregation: 'label', 'adaptive', 'hg' or 'drpm'.
+      num_latent: latent dims d.
+      beta: weight of the Gaussian KL terms.
+      gamma: weight of the DRPM partition KL (drpm only).
+      architecture: 'conv64' (dlib) or 'conv32' (reduced, see module doc).
+      seed: seed of the model's random stream (sampling noise).
+    """
+    super().__init__(**kwargs)
+    check_architecture(architecture)
+    if aggregation not in aggregation_lib.AGGREGATIONS:
+      raise ValueError(
+          "Unknown aggregation {!r} (gin `weak_vae.aggregation`). Valid names: "
+          "{}.".format(aggregation, ", ".join(aggregation_lib.AGGREGATIONS)))
+    self.observation_shape = tuple(int(s) for s in input_shape)
+    if self.observation_shape[:2] != (64, 64):
+      raise ValueError("WeakVAE expects 64x64xC observations, got {}.".format(
+          self.observation_shape))
+    self.aggregation_name = aggregation
+    self.num_latent = int(num_latent)
+    self.beta = float(beta)
+    self.gamma = float(gamma)
+    self.architecture = architecture
+    channels = self.observation_shape[2]
+    layers = []
+    if architecture == "conv32":
+      layers.append(tf.keras.layers.AveragePooling2D(2, name="downsample"))
+    for kind, name, size, kernel in encoder_layer_specs(architecture):
+      if kind == "conv":
+        layers.append(_conv(size, kernel, name))
+      elif kind == "flatten":
+        layers.append(tf.keras.layers.Flatten())
+      else:
+        layers.append(tf.keras.layers.Dense(size, activation="relu", name=name))
+    self.encoder_trunk = tf.keras.Sequential(layers, name="encoder")
+    self.means_layer = tf.keras.layers.Dense(self.num_latent, name="means")
+    self.log_var_layer = tf.keras.layers.Dense(self.num_latent, name="log_var")
+    layers = []
+    for kind, name, size, activation in decoder_layer_specs(architecture,
+                                                             channels):
+      if kind == "dense":
+        layers.append(tf.keras.layers.Dense(size, activation=activation,
+                                            name=name))
+      elif kind == "reshape":
+        layers.append(tf.keras.layers.Reshape(size))
+      else:
+        layers.append(_deconv(size, name, activation))
+    self.decoder = tf.keras.Sequential(layers, name="decoder")
+    self.aggregator = aggregation_lib.make_aggregator(
+        aggregation, self.num_latent, num_steps, gamma=self.gamma)
+    self.rng = tf.random.Generator.from_seed(seed)
+    # Build all weights now (export and checkpoints need them).
+    dummy = tf.zeros((1,) + self.observation_shape)
+    mean, _ = self.encode(dummy)
+    self.decoder(mean)
+
+  @property
+  def reconstruction_shape(self):
+    size = 32 if self.architecture == "conv32" else 64
+    return (size, size, self.observation_shape[2])
+
+  def encode(self, images):
+    """images [B, 64, 64, C] in [0, 1] -> (mean, log_var) [B, d]."""
+    h = self.encoder_trunk(images)
+    return self.means_layer(h), self.log_var_layer(h)
+
+  def decode(self, z):
+    """Latents [B, d] -> logits [B] + reconstruction_shape."""
+    return self.decoder(z)
+
+  def targets(self, images):
+    """The images the decoder reconstructs (pooled for 'conv32')."""
+    if self.architecture == "conv32":
+      return tf.nn.avg_pool2d(images, 2, 2, "VALID")
+    return images
+
+  def call(self, images):
+    return self.encode(images)[0]
+
+  def compute_losses(self, x1, x2, shared_factors, step, training=True):
+    """All loss terms of one batch of pairs; returns a dict of scalars."""
+    seeds = tf.cast(self.rng.make_seeds(3), tf.int32)
+    mean1, log_var1 = self.encode(x1)
+    mean2, log_var2 = self.encode(x2)
+    agg = self.aggregator(mean1, log_var1, mean2, log_var2, step=step,
+                          shared_factors=shared_factors, seed=seeds[:, 0],
+                          training=training)
+
+    def sample(mean, log_var, seed):
+      return mean + tf.exp(0.5 * log_var) * tf.random.stateless_normal(
+          tf.shape(mean), seed=seed)
+
+    z1 = sample(agg.mean1, agg.log_var1, seeds[:, 1])
+    z2 = sample(agg.mean2, agg.log_var2, seeds[:, 2])
+    recon = tf.reduce_mean(bernoulli_loss(self.targets(x1), self.decode(z1)) +
+                           bernoulli_loss(self.targets(x2), self.decode(z2)))
+    kl = tf.reduce_mean(gaussian_kl(agg.mean1, agg.log_var1) +
+                        gaussian_kl(agg.mean2, agg.log_var2))
+    extra = tf.add_n(list(agg.losses.values())) if agg.losses else 0.
+    loss = recon + self.beta * kl + extra
+    terms = {"loss": loss, "reconstruction_loss": recon, "kl_loss": kl,
+             "elbo": -(recon + kl + (agg.metrics["partition_kl"]
+                                     if "partition_kl" in agg.metrics else 0.))}
+    for key, value in agg.metrics.items():
+      terms["aggregation/" + key] = value
+    if shared_factors is not None:
+      true_shared = tf.reduce_sum(tf.cast(shared_factors, tf.float32), -1)
+      terms["aggregation/true_num_shared_factors"] = tf.reduce_mean(true_shared)
+    return terms
+
+  def aggregate(self, x1, x2, shared_factors=None, step=None, seed=(0, 0)):
+    """Evaluation helper: (means, log_vars, aggregation) for a batch of pairs.
+
+    Uses the final temperature unless `step` is given, and a fixed seed.
+    """
+    if step is None:
+      step = getattr(getattr(self.aggregator, "temperature_schedule", None),
+                     "num_steps", 0)
+    mean1, log_var1 = self.encode(x1)
+    mean2, log_var2 = self.encode(x2)
+    agg = self.aggregator(mean1, log_var1, mean2, log_var2, step=step,
+                          shared_factors=shared_factors,
+                          seed=tf.constant(seed, tf.int32), training=False)
+    return (mean1, mean2), (log_var1, log_var2), agg
