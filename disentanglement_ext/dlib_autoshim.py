@@ -4,10 +4,11 @@ dlib's installed entry points (`dlib_evaluate`, `dlib_visualize_dataset`, ...)
 import dlib directly, so on gin-config 0.5 they die with
 `TypeError: configurable() got an unexpected keyword argument 'whitelist'`.
 `install()` adds a `sys.meta_path` finder that, the first time a
-`disentanglement_lib` module is imported, applies the gin patch (gin only, no
-TensorFlow import), and once dlib's `named_data` module has executed,
-registers our dataset names (`compat.apply()`). Nothing happens in processes
-that never import disentanglement_lib.
+`disentanglement_lib` module is imported, imports `disentanglement_ext.compat`
+(which applies the whole shim and so imports TensorFlow, as dlib's scripts do
+anyway) before dlib's own code runs, and once dlib's `named_data` module has
+executed, registers our dataset names again (`compat.apply()` is idempotent).
+Nothing happens in processes that never import disentanglement_lib.
 
 Opt-in, without touching the virtualenv: `disentanglement_ext/dlib_site/`
 holds a `sitecustomize.py` that calls `install()`, so
