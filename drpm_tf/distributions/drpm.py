@@ -14,7 +14,9 @@ with the block matrix `B[k, r] = 1[c_{k-1} <= r < c_k]`. For relaxed counts,
 `B[k, r] = clip(c_k - r, 0, 1) - clip(c_{k-1} - r, 0, 1)` (the fraction of
 rank slot `[r, r + 1)` covered by block `k`), which is exact for integer counts
 and differentiable in them. Building `Y` costs `O(K n)` for `B` and `O(K n^2)`
-for the product; no `n x n x n` shift tensor is ever formed.
+for the product; no `n x n x n` shift tensor is ever formed. The exact MVHG
+tables of the counts stage cost `O(K^2 n)` per parameter set (`m_k = n`, see
+`mvhg.py`), the NeuralSort relaxation `O(n^2)` per sample.
 
 #### Exact likelihood
 

@@ -18,7 +18,12 @@ p(x_k = x | x_1..x_{k-1}) ∝ C(m_k, x) w_k^x E_{k+1}(t_k - x),   t_k = N - sum_
 ```
 
 All `E_k` come from `K - 1` log-space convolutions (`O(K N^2)` per parameter
-set, shared by every sample), and `E_1(N) = P0`. Gumbel-argmax on these
+set, shared by every sample), and `E_1(N) = P0`. When every class has the same
+number of balls `m` and `N <= m + 1` (the DRPM: `m = N = n`), `E_k = Q_k^m`
+with `Q_k(z) = prod_{j>=k} (1 + w_j z)` of degree `<= K`, and J.C.P. Miller's
+recurrence for the coefficients of a power, whose terms are all non-negative
+in that range, gives every table in `O(K N)` log-space operations: `O(K^2 N)`
+in all. Gumbel-argmax on these
 conditionals yields exact samples. The official implementation instead merges
 classes `k+1..K` into one class of averaged weight, which is biased whenever
 the weights differ; nothing here is approximate.
@@ -72,6 +77,83 @@ def _suffix_log_tables(class_log_terms, first=True):
   if not first:
     tables.append(None)
   return tables[::-1]
+
+
+# A graph function even when called eagerly: the recurrence is a loop of small
+# ops, which op-by-op eager execution (and its gradient tape) makes slow.
+@tf.function(autograph=False)
+def _log_power_coefficients(log_q, exponent, size):
+  """`log [z^t] Q(z)^exponent` for `t = 0..size-1`, with `Q(0) = 1`.
+
+  `log_q` `[..., d + 1]` holds `log q_i` (`log q_0 = 0`, `-inf` allowed). With
+  `P = Q^m`, `P' Q = m Q' P` gives J.C.P. Miller's recurrence
+
+  ```none
+  p_0 = 1,   p_t = (1 / t) sum_{i=1}^{min(d, t)} ((m + 1) i - t) q_i p_{t-i},
+  ```
+
+  whose terms are all non-negative for `t <= m + 1`, so it runs in log space
+  without cancellation: `O(size * d)` instead of `O(size^2)` per table.
+  Requires `size - 1 <= exponent + 1`.
+  """
+  degree = log_q.shape[-1] - 1
+  dtype = log_q.dtype
+  batch = tf.shape(log_q)[:-1]
+  i = tf.range(1, degree + 1, dtype=dtype)
+  log_q = log_q[..., 1:]
+  minus_inf = tf.constant(-np.inf, dtype)
+  # window[..., j] = log p_{t-1-j}: the last `degree` coefficients.
+  window = tf.concat(
+      [tf.zeros(tf.concat([batch, [1]], 0), dtype),
+       tf.fill(tf.concat([batch, [degree - 1]], 0), minus_inf)], axis=-1)
+  coefficients = tf.TensorArray(dtype, size=size).write(0, tf.zeros(batch,
+                                                                    dtype))
+
+  def step(t, window, coefficients):
+    t_float = tf.cast(t, dtype)
+    used = i <= t_float
+    weight = tf.where(used, (exponent + 1.) * i - t_float, tf.ones([], dtype))
+    terms = tf.where(used, tf.math.log(weight) + log_q + window, minus_inf)
+    value = _numerics._safe_logsumexp(terms, axis=-1) - tf.math.log(t_float)  # pylint: disable=protected-access
+    window = tf.concat([value[..., None], window[..., :-1]], axis=-1)
+    return t + 1, window, coefficients.write(t, value)
+
+  _, _, coefficients = tf.while_loop(
+      lambda t, *_: t < size, step, (tf.constant(1), window, coefficients),
+      maximum_iterations=size - 1)
+  stacked = coefficients.stack()  # [size, ...]
+  rank = tf.rank(stacked)
+  return tf.transpose(stacked, tf.concat([tf.range(1, rank), [0]], 0))
+
+
+def _equal_balls_suffix_log_tables(log_weights, num_balls, size, first=True):
+  """`_suffix_log_tables` when every class has `num_balls` balls.
+
+  Then `E_k(z) = Q_k(z)^m` with `Q_k(z) = prod_{j>=k} (1 + w_j z)` of degree
+  `K - k + 1`, and `_log_power_coefficients` gives every table in
+  `O(K size)`: `O(K^2 n)` in all instead of `O(K n^2)` (the DRPM's case,
+  `m_k = n` balls and `n` draws).
+  """
+  num_classes = log_weights.shape[-1]
+  dtype = log_weights.dtype
+  batch = tf.shape(log_weights)[:-1]
+  minus_inf = tf.constant(-np.inf, dtype)
+  # Suffix products Q_K, Q_{K-1}, ...: multiplying by (1 + w_k z) shifts.
+  log_q = tf.concat(
+      [tf.zeros(tf.concat([batch, [1]], 0), dtype),
+       tf.fill(tf.concat([batch, [num_classes]], 0), minus_inf)], axis=-1)
+  suffix = []
+  for k in range(num_classes - 1, -1 if first else 0, -1):
+    shifted = tf.concat([tf.fill(tf.concat([batch, [1]], 0), minus_inf),
+                         log_q[..., :-1] + log_weights[..., k:k + 1]], axis=-1)
+    log_q = _numerics._safe_logsumexp(tf.stack([log_q, shifted], -1), -1)  # pylint: disable=protected-access
+    suffix.append(log_q)
+  if not suffix:  # a single class needs no table to be sampled
+    return [None]
+  tables = _log_power_coefficients(tf.stack(suffix, axis=-2),
+                                   float(num_balls), size)
+  tables = tf.unstack(tables, axis=-2)[::-1]
+  return ([] if first else [None]) + tables
 
 
 def _select(table, index):
@@ -241,10 +323,30 @@ class NoncentralMultivariateHypergeometric(distribution.Distribution):
             tf.broadcast_to(self._num_balls, event),
             tf.broadcast_to(self._log_weights, event))
 
+  def _equal_num_balls(self):
+    """The common number of balls per class when static and usable, else None.
+
+    The power recurrence needs every class to have the same `m` balls and at
+    most `m + 1` draws (true for the DRPM: `m = n` balls, `n` draws).
+    """
+    num_balls = tf.get_static_value(self._num_balls)
+    if num_balls is None or np.size(num_balls) == 0:
+      return None
+    m = np.ravel(num_balls)[0]
+    if not np.all(num_balls == m) or self._support_size - 1 > m + 1:
+      return None
+    return float(m)
+
   def _tables(self, first=True):
     total_count, num_balls, log_weights = self._broadcast_params()
     terms = _class_log_terms(num_balls, log_weights, self._support_size)
-    return total_count, terms, _suffix_log_tables(terms, first=first)
+    m = self._equal_num_balls()
+    if m is not None:
+      tables = _equal_balls_suffix_log_tables(log_weights, m,
+                                              self._support_size, first)
+    else:
+      tables = _suffix_log_tables(terms, first=first)
+    return total_count, terms, tables
 
   def log_normalizer(self, name='log_normalizer'):
     """`log P0`, the log-normalizer of eq. 8, shape `batch_shape`."""
