@@ -62,6 +62,21 @@ def test_power_recurrence_float32_large_n_and_spread():
   assert np.all(np.isfinite(grad32))
 
 
+def test_both_paths_give_the_same_distribution(monkeypatch):
+  dist = mvhg.RelaxedNoncentralMultivariateHypergeometric(
+      0.5, 12., np.full([4], 12.), tf.constant([[0.5, -1., 2., 0.], [1., 0., 0., -3.]],
+                                              tf.float64))
+  counts = np.array([[3., 3., 3., 3.], [0., 0., 12., 0.]])
+  seed = tf.constant([1, 2])
+  results = []
+  for threshold in (0, 10**9):  # recurrence, then convolutions
+    monkeypatch.setattr(mvhg, '_RECURRENCE_MIN_WORK', threshold)
+    results.append((dist.log_prob(counts).numpy(),
+                    dist.sample(20, seed=seed).numpy()))
+  np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12)
+  np.testing.assert_array_equal(results[0][1], results[1][1])
+
+
 def test_equal_balls_fast_path_is_used_only_when_valid():
   drpm_like = mvhg.NoncentralMultivariateHypergeometric(6., [6., 6., 6.],
                                                         [0., 1., 2.])
