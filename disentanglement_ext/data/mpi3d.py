@@ -21,8 +21,7 @@ import zipfile
 import numpy as np
 
 from disentanglement_ext import compat  # noqa: F401  pylint: disable=unused-import
-from disentanglement_lib.data.ground_truth import ground_truth_data
-from disentanglement_lib.data.ground_truth import util
+from disentanglement_ext.data import _factor_grid
 
 ENV_VAR = "DISENTANGLEMENT_LIB_DATA"
 FILE_NAME = "mpi3d_toy.npz"
@@ -118,7 +117,7 @@ def load_images(path, key=IMAGE_KEY):
   return images
 
 
-class MPI3DToy(ground_truth_data.GroundTruthData):
+class MPI3DToy(_factor_grid.FactorGridData):
   """mpi3d_toy from a local file, with factor sizes inferred from it.
 
   Observations: float32 `[num, 64, 64, 3]` in [0, 1].
@@ -153,31 +152,12 @@ class MPI3DToy(ground_truth_data.GroundTruthData):
                        "in {}".format(list(factor_sizes),
                                       int(np.prod(factor_sizes)), num_images,
                                       self.path))
-    self.factor_sizes = [int(s) for s in factor_sizes]
-    self.latent_factor_indices = list(range(len(self.factor_sizes)))
-    self.state_space = util.SplitDiscreteStateSpace(
-        self.factor_sizes, self.latent_factor_indices)
+    self._set_factor_sizes(factor_sizes)
     # Integer strides (dlib uses float ones, exact only below 2**53 anyway).
     self.factor_bases = (np.prod(self.factor_sizes) //
                          np.cumprod(self.factor_sizes)).astype(np.int64)
     self._scale = (np.float32(1. / 255.) if self.images.dtype == np.uint8
                    else np.float32(1.))
-
-  @property
-  def num_factors(self):
-    return self.state_space.num_latent_factors
-
-  @property
-  def factors_num_values(self):
-    return self.factor_sizes
-
-  @property
-  def observation_shape(self):
-    return list(OBSERVATION_SHAPE)
-
-  def sample_factors(self, num, random_state):
-    """Samples int64 factors `[num, 7]` uniformly."""
-    return self.state_space.sample_latent_factors(num, random_state)
 
   def sample_observations_from_factors(self, factors, random_state):
     """Looks up float32 `[num, 64, 64, 3]`; `random_state` is unused."""

@@ -30,8 +30,7 @@ per-image Python loop): `render(factors)` maps int `[B, 7]` to float32
 import numpy as np
 
 from disentanglement_ext import compat  # noqa: F401  pylint: disable=unused-import
-from disentanglement_lib.data.ground_truth import ground_truth_data
-from disentanglement_lib.data.ground_truth import util
+from disentanglement_ext.data import _factor_grid
 
 FACTOR_SIZES = (6, 6, 2, 3, 3, 40, 40)
 FACTOR_NAMES = ("object_color", "object_shape", "object_size", "camera_height",
@@ -205,7 +204,7 @@ def render(factors, chunk_size=32):
   return out
 
 
-class SyntheticMPI3D(ground_truth_data.GroundTruthData):
+class SyntheticMPI3D(_factor_grid.FactorGridData):
   """Procedural mpi3d_toy look-alike (dlib `GroundTruthData`).
 
   Factor sizes [6, 6, 2, 3, 3, 40, 40], observations float32 `[64, 64, 3]`
@@ -216,26 +215,7 @@ class SyntheticMPI3D(ground_truth_data.GroundTruthData):
   factor_names = FACTOR_NAMES
 
   def __init__(self):
-    self.factor_sizes = list(FACTOR_SIZES)
-    self.latent_factor_indices = list(range(len(FACTOR_SIZES)))
-    self.state_space = util.SplitDiscreteStateSpace(
-        self.factor_sizes, self.latent_factor_indices)
-
-  @property
-  def num_factors(self):
-    return self.state_space.num_latent_factors
-
-  @property
-  def factors_num_values(self):
-    return self.factor_sizes
-
-  @property
-  def observation_shape(self):
-    return [IMAGE_SIZE, IMAGE_SIZE, 3]
-
-  def sample_factors(self, num, random_state):
-    """Samples int64 factors `[num, 7]` uniformly."""
-    return self.state_space.sample_latent_factors(num, random_state)
+    self._set_factor_sizes(FACTOR_SIZES)
 
   def sample_observations_from_factors(self, factors, random_state):
     """Renders float32 `[num, 64, 64, 3]`; `random_state` is unused."""

@@ -12,16 +12,7 @@ from disentanglement_ext.data import synthetic_mpi3d
 SIZES = synthetic_mpi3d.FACTOR_SIZES
 
 
-@pytest.fixture(autouse=True)
-def _clean_gin():
-  gin.clear_config()
-  yield
-  gin.clear_config()
-
-
-@pytest.fixture(scope="module")
-def data():
-  return synthetic_mpi3d.SyntheticMPI3D()
+pytestmark = pytest.mark.usefixtures("clean_gin")
 
 
 def _bases(num, seed=0):

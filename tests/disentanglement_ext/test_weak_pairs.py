@@ -7,16 +7,7 @@ from disentanglement_ext.data import synthetic_mpi3d
 from disentanglement_ext.data import weak_pairs
 
 
-@pytest.fixture(autouse=True)
-def _clean_gin():
-  gin.clear_config()
-  yield
-  gin.clear_config()
-
-
-@pytest.fixture(scope="module")
-def data():
-  return synthetic_mpi3d.SyntheticMPI3D()
+pytestmark = pytest.mark.usefixtures("clean_gin")
 
 
 @pytest.mark.parametrize("n_s", [0, 1, 3, 5, 7])
