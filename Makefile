@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: venv test demo bench generative-docs clean
+.PHONY: venv test demo bench generative-docs table1-demo clean
 
 venv: $(STAMP)
 
@@ -21,14 +21,21 @@ $(STAMP): requirements.txt setup.py
 test: $(STAMP)
 	$(PY) -m pytest -q tests
 
-# Sample DRPM partitions, then train the generative DRPM-VAE on the embedded
-# digits (a few minutes on 2 cores), evaluate it and draw its samples.
+# Sample DRPM partitions; train the generative DRPM-VAE on the embedded digits,
+# evaluate it and draw its samples; then the Table 1 pipeline on the demo
+# preset (about 8 minutes in all on 2 cores).
 demo: $(STAMP)
 	$(VENV)/bin/drpm-demo --output_dir demo_output
 	$(VENV)/bin/drpm-train-generative --model_dir demo_output/digits_quick \
 	  --gin_config gin_configs/generative/digits_quick.gin
 	$(VENV)/bin/drpm-evaluate-generative --model_dir demo_output/digits_quick
 	$(VENV)/bin/drpm-sample-partitions --model_dir demo_output/digits_quick
+	$(MAKE) table1-demo
+
+# Table 1 / Figure 5 pipeline end to end on the demo preset (~3 min on 2 cores);
+# prints the table.
+table1-demo: $(STAMP)
+	$(VENV)/bin/drpm-reproduce-table1 --preset demo --output_dir demo_output/table1 --jobs 2
 
 GENERATIVE_SEEDS := 0 1 2
 GENERATIVE_RUNS := $(foreach s,$(GENERATIVE_SEEDS),runs/digits_quick_seed$(s))

@@ -31,6 +31,7 @@ setuptools.setup(
             "drpm-dlib-evaluate=scripts.dlib_evaluate:main",
             "drpm-evaluate-weak=scripts.evaluate_weak:main",
             "drpm-visualize-dataset=scripts.visualize_dataset:main",
+            "drpm-reproduce-table1=scripts.reproduce_table1:main",
         ],
     },
 )

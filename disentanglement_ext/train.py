@@ -25,7 +25,27 @@ not rerun unless `overwrite=True`, which deletes `model_dir` first.
 Main gin parameters: `dataset.name`, `weak_pairs.n_s`, `weak_vae.*`
 (aggregation, num_latent, beta, gamma, architecture), `train_weak.*` below and
 the aggregators' own (`drpm_aggregation.*`, ...).
+
+Multi-device training (`train_weak.strategy`): 'default' (one device, the
+original code path), 'mirrored' (`tf.distribute.MirroredStrategy` over
+`train_weak.devices`, default: all local GPUs, else the CPU) or 'multi_worker'
+(`tf.distribute.MultiWorkerMirroredStrategy`, cluster from TF_CONFIG).
+`batch_size` is the GLOBAL batch: every replica gets the same global batch and
+takes its contiguous slice of `batch_size / num_replicas` pairs; each replica's
+loss is its local mean divided by the number of replicas, so the all-reduced
+(summed) gradients are those of the global mean loss; reported scalars are the
+mean over replicas (= the global batch mean, slices being of equal size). The
+sampling seeds are drawn once per step in cross-replica context and the
+Gaussian noise is drawn for the global batch and sliced, so 'mirrored' on N
+devices computes the same loss as 'default' for the deterministic
+aggregations (label, adaptive); hg / drpm fold the replica id into their
+partition-sampling seed (statistically equivalent, not bitwise equal).
+Multi-worker: every worker builds the same global batch stream; only the chief
+writes checkpoints, TensorBoard, results and the export (other workers write
+their checkpoints to `<model_dir>/.workers/<task>`; all restore from the
+chief's `checkpoints/`, so `model_dir` must be on a shared filesystem).
 """
+import contextlib
 import json
 import os
 import shutil
@@ -44,6 +64,7 @@ from disentanglement_ext.data import weak_pairs
 from disentanglement_lib.utils import results
 
 CHECKPOINT_SUBDIR = "checkpoints"
+STRATEGIES = ("default", "mirrored", "multi_worker")
 TRAIN_RESULTS = os.path.join("results", "json", "train_results.json")
 
 
@@ -76,6 +97,46 @@ def make_optimizer(learning_rate):
                                   beta_2=0.999, epsilon=1e-8)
 
 
+_STRATEGIES = {}
+
+
+def make_strategy(name, devices=None):
+  """The `tf.distribute` strategy called `name` (see module doc), or None.
+
+  Strategies are cached per process: two MirroredStrategy objects in one
+  process reuse the same collective instance keys, and a second training with
+  a new one fails with a collective shape mismatch (measured, TF 2.15).
+  """
+  if name == "default":
+    return None
+  key = (name, tuple(devices) if devices else None)
+  if key in _STRATEGIES:
+    return _STRATEGIES[key]
+  if name == "mirrored":
+    _STRATEGIES[key] = tf.distribute.MirroredStrategy(
+        devices=list(devices) if devices else None)
+    return _STRATEGIES[key]
+  if name == "multi_worker":
+    _STRATEGIES[key] = tf.distribute.MultiWorkerMirroredStrategy()
+    return _STRATEGIES[key]
+  raise ValueError("Unknown strategy {!r} (gin `train_weak.strategy`); valid: "
+                   "{}.".format(name, ", ".join(STRATEGIES)))
+
+
+def worker_task(strategy):
+  """(is_chief, task name) of this process in `strategy`'s cluster."""
+  resolver = getattr(strategy, "cluster_resolver", None)
+  if resolver is None:
+    return True, "chief"
+  cluster = resolver.cluster_spec().as_dict()
+  task_type, task_id = resolver.task_type, resolver.task_id
+  if not cluster or task_type is None:
+    return True, "chief"
+  chief = (task_type == "chief" or
+           (task_type == "worker" and task_id == 0 and "chief" not in cluster))
+  return chief, "{}_{}".format(task_type, task_id)
+
+
 def _log(message):
   print(message, flush=True)
   sys.stdout.flush()
@@ -85,7 +146,7 @@ def _log(message):
 def train(model_dir, overwrite=False, training_steps=300000, batch_size=64,
           random_seed=0, learning_rate=1e-4, checkpoint_every=1000,
           log_every=100, max_checkpoints_to_keep=3, export=True,
-          num_parallel_calls=2):
+          num_parallel_calls=2, strategy="default", devices=None):
   """Trains (or resumes) a weakly-supervised VAE in `model_dir`.
 
   Args:
@@ -100,6 +161,8 @@ def train(model_dir, overwrite=False, training_steps=300000, batch_size=64,
     max_checkpoints_to_keep: CheckpointManager's max_to_keep.
     export: export the TF-Hub modules when training is done.
     num_parallel_calls: parallel batch renderers of the data pipeline.
+    strategy: 'default', 'mirrored' or 'multi_worker' (module doc).
+    devices: devices of the 'mirrored' strategy (None: TF's default).
 
   Returns:
     The results dict written to train_results.json.
@@ -108,9 +171,19 @@ def train(model_dir, overwrite=False, training_steps=300000, batch_size=64,
     ValueError: finished run in `model_dir` without overwrite; bad gin values
       (unknown aggregation / dataset / architecture, n_s out of range).
   """
+  # Multi-worker: the strategy must exist before other TF work.
+  dist = make_strategy(strategy, devices)
+  num_replicas = dist.num_replicas_in_sync if dist is not None else 1
+  if int(batch_size) % num_replicas:
+    raise ValueError("train_weak.batch_size = {} is not divisible by the {} "
+                     "replicas of strategy {!r}.".format(batch_size,
+                                                         num_replicas,
+                                                         strategy))
+  is_chief, task_name = worker_task(dist)
   if tf.io.gfile.isdir(model_dir):
     if overwrite:
-      shutil.rmtree(model_dir)
+      if is_chief:
+        shutil.rmtree(model_dir)
     elif is_finished(model_dir, export):
       raise ValueError(
           "Directory {} already holds a finished run ({}); pass --overwrite "
@@ -119,23 +192,30 @@ def train(model_dir, overwrite=False, training_steps=300000, batch_size=64,
     raise ValueError("train_weak.training_steps must be >= 1.")
   training_steps = int(training_steps)
   timer = time.time()
+  if dist is not None:
+    _log("Strategy {!r}: {} replica(s), {} pairs each.".format(
+        strategy, num_replicas, int(batch_size) // num_replicas))
 
   dataset = data_lib.get_dataset()  # gin: dataset.name
   # Validates weak_pairs.n_s (clear error) before anything is built.
   sampler = weak_pairs.WeakPairSampler(dataset)
   tf.keras.utils.set_random_seed(random_seed)
-  model = build_model(dataset.observation_shape, training_steps)
-  # Reseed the model's stream from the run seed (independent of init).
-  model.rng.reset_from_seed(random_seed + 1)
-  optimizer = make_optimizer(learning_rate)
-  optimizer.build(model.trainable_variables)
-  checkpoint = make_checkpoint(model, optimizer)
+  with (dist.scope() if dist is not None else contextlib.nullcontext()):
+    model = build_model(dataset.observation_shape, training_steps)
+    # Reseed the model's stream from the run seed (independent of init).
+    model.rng.reset_from_seed(random_seed + 1)
+    optimizer = make_optimizer(learning_rate)
+    optimizer.build(model.trainable_variables)
+    checkpoint = make_checkpoint(model, optimizer)
+  chief_checkpoints = os.path.join(model_dir, CHECKPOINT_SUBDIR)
   manager = tf.train.CheckpointManager(
-      checkpoint, os.path.join(model_dir, CHECKPOINT_SUBDIR),
+      checkpoint, chief_checkpoints if is_chief else
+      os.path.join(model_dir, ".workers", task_name),
       max_to_keep=max_checkpoints_to_keep, checkpoint_name="ckpt")
-  if manager.latest_checkpoint:
-    checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
-    _log("Resumed from {} (step {}).".format(manager.latest_checkpoint,
+  latest = tf.train.latest_checkpoint(chief_checkpoints)
+  if latest:
+    checkpoint.restore(latest).assert_existing_objects_matched()
+    _log("Resumed from {} (step {}).".format(latest,
                                               int(checkpoint.step.numpy())))
   start = int(checkpoint.step.numpy())
 
@@ -148,7 +228,40 @@ def train(model_dir, overwrite=False, training_steps=300000, batch_size=64,
     optimizer.apply_gradients(zip(grads, variables))
     return terms
 
-  writer = tf.summary.create_file_writer(os.path.join(model_dir, "tensorboard"))
+  if dist is not None:
+    local_batch = int(batch_size) // num_replicas
+
+    def replica_step(x1, x2, shared, step, seeds):
+      replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+      begin = tf.cast(replica, tf.int32) * local_batch
+      local = lambda t: t[begin:begin + local_batch]
+      seeds = tf.stack([tf.random.experimental.stateless_fold_in(
+          seeds[:, 0], replica), seeds[:, 1], seeds[:, 2]], axis=1)
+      with tf.GradientTape() as tape:
+        terms = model.compute_losses(local(x1), local(x2), local(shared),
+                                     step, seeds=seeds,
+                                     noise_rows=(begin, int(batch_size)))
+        scaled_loss = terms["loss"] / num_replicas
+      variables = model.trainable_variables
+      grads = tape.gradient(scaled_loss, variables)
+      # Sum over replicas (= gradient of the global mean loss), then apply.
+      grads = tf.distribute.get_replica_context().all_reduce(
+          tf.distribute.ReduceOp.SUM, grads)
+      optimizer.apply_gradients(zip(grads, variables),
+                                skip_gradients_aggregation=True)
+      return terms
+
+    @tf.function
+    def train_step(x1, x2, shared, step):  # pylint: disable=function-redefined
+      # Cross-replica context: the same seeds for every replica.
+      seeds = tf.cast(model.rng.make_seeds(3), tf.int32)
+      per_replica = dist.run(replica_step, args=(x1, x2, shared, step, seeds))
+      return {key: dist.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
+              for key, value in per_replica.items()}
+
+  writer = tf.summary.create_file_writer(
+      os.path.join(model_dir, "tensorboard") if is_chief else
+      os.path.join(model_dir, ".workers", task_name, "tensorboard"))
   terms = None
   if start < training_steps:
     pipeline = weak_pairs.weak_pair_dataset(
@@ -184,6 +297,12 @@ def train(model_dir, overwrite=False, training_steps=300000, batch_size=64,
     _log("Checkpoint already at step {} >= training_steps {}.".format(
         start, training_steps))
 
+  if not is_chief:
+    shutil.rmtree(os.path.join(model_dir, ".workers", task_name),
+                  ignore_errors=True)
+    _log("Worker {} done at step {}.".format(task_name,
+                                             int(checkpoint.step.numpy())))
+    return None
   if terms is None:
     # Resumed at the end: evaluate the loss on batch `training_steps - 1`.
     (x1, x2), shared, _ = next(iter(weak_pairs.weak_pair_dataset(

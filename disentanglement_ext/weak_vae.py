@@ -172,9 +172,18 @@ class WeakVAE(tf.keras.Model):
   def call(self, images):
     return self.encode(images)[0]
 
-  def compute_losses(self, x1, x2, shared_factors, step, training=True):
-    """All loss terms of one batch of pairs; returns a dict of scalars."""
-    seeds = tf.cast(self.rng.make_seeds(3), tf.int32)
+  def compute_losses(self, x1, x2, shared_factors, step, training=True,
+                     seeds=None, noise_rows=None):
+    """All loss terms of one batch of pairs; returns a dict of scalars.
+
+    `seeds` (int32 `[2, 3]`: aggregation, noise of view 1, noise of view 2)
+    defaults to a draw from `self.rng`. `noise_rows = (begin, global_batch)`
+    says that this batch is rows `[begin, begin + B)` of a global batch: the
+    Gaussian noise is then drawn for the global batch and sliced, so that a
+    batch split across replicas gets the unsplit batch's noise (train.py).
+    """
+    if seeds is None:
+      seeds = tf.cast(self.rng.make_seeds(3), tf.int32)
     mean1, log_var1 = self.encode(x1)
     mean2, log_var2 = self.encode(x2)
     agg = self.aggregator(mean1, log_var1, mean2, log_var2, step=step,
@@ -182,8 +191,14 @@ class WeakVAE(tf.keras.Model):
                           training=training)
 
     def sample(mean, log_var, seed):
-      return mean + tf.exp(0.5 * log_var) * tf.random.stateless_normal(
-          tf.shape(mean), seed=seed)
+      if noise_rows is None:
+        noise = tf.random.stateless_normal(tf.shape(mean), seed=seed)
+      else:
+        begin, global_batch = noise_rows
+        noise = tf.random.stateless_normal(
+            [global_batch, self.num_latent], seed=seed)[
+                begin:begin + tf.shape(mean)[0]]
+      return mean + tf.exp(0.5 * log_var) * noise
 
     z1 = sample(agg.mean1, agg.log_var1, seeds[:, 1])
     z2 = sample(agg.mean2, agg.log_var2, seeds[:, 2])

@@ -1,0 +1,221 @@
+"""drpm-reproduce-table1: enumeration, --emit-jobs, skip logic, aggregation,
+plots, and a real 2-run sweep with --jobs 2."""
+import csv
+import json
+import os
+import shlex
+import subprocess
+import sys
+import time
+
+import pytest
+
+from disentanglement_ext import table1
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
+    __file__))))
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _write_json(path, value):
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  with open(path, "w") as f:
+    json.dump(value, f)
+
+
+def _fake_finished(run, S, I, mse, num_shared=1.0, evaluated=True):  # pylint: disable=invalid-name
+  _write_json(os.path.join(run.model_dir, table1.TRAIN_RESULTS),
+              {"global_step": 1})
+  path = os.path.join(run.model_dir, table1.POSTPROCESS_GIN)
+  os.makedirs(os.path.dirname(path), exist_ok=True)
+  with open(path, "w") as f:
+    f.write("dataset.name = 'synthetic_mpi3d'\n")
+  if evaluated:
+    _write_json(os.path.join(run.model_dir, table1.EVAL_RESULTS),
+                {"S": S, "I": I, "num_shared_dims_mse": mse,
+                 "num_shared_dims_mean": num_shared})
+
+
+@pytest.mark.parametrize("preset,counts", [
+    ("demo", (2, 2, 1)), ("quick", (4, 4, 2)), ("paper", (4, 4, 5))])
+def test_enumeration(tmp_path, preset, counts):
+  settings = table1.load_settings(preset)
+  assert (len(settings["methods"]), len(settings["n_s_values"]),
+          len(settings["seeds"])) == counts
+  runs = table1.enumerate_runs(settings, str(tmp_path))
+  assert len(runs) == counts[0] * counts[1] * counts[2]
+  names = [r.name for r in runs]
+  assert len(set(names)) == len(names)
+  for run in runs:
+    assert run.name == "{}_ns{}_seed{}".format(run.method, run.n_s, run.seed)
+    assert run.model_dir == os.path.join(str(tmp_path), run.name)
+    assert run.method in table1.METHODS and run.n_s in table1.N_S_VALUES
+  if preset == "paper":
+    assert settings["architecture"] == "conv64"
+    assert settings["training_steps"] == 300000
+    assert settings["batch_size"] == 64
+    assert (settings["num_latent"], settings["beta"],
+            settings["gamma"]) == (10, 1.0, 0.25)
+    assert settings["seeds"] == [0, 1, 2, 3, 4]
+
+
+def test_run_commands_use_the_gin_files(tmp_path):
+  settings = table1.load_settings("quick")
+  run = table1.enumerate_runs(settings, str(tmp_path))[5]
+  commands = table1.run_commands(run, settings, dci=True)
+  train = commands["train"]
+  configs = [train[i + 1] for i, a in enumerate(train) if a == "--gin_config"]
+  assert [os.path.basename(c) for c in configs] == [
+      "base.gin", run.method + ".gin", "ns{}.gin".format(run.n_s),
+      "quick.gin"]
+  assert "train_weak.random_seed = {}".format(run.seed) in train
+  assert commands["evaluate"][commands["evaluate"].index("--num_train") + 1] \
+      == str(settings["eval_num_train"])
+  assert commands["dci"][-2].endswith("dci_quick.gin")
+
+
+def test_emit_jobs_one_valid_command_per_unfinished_run(tmp_path):
+  out = str(tmp_path / "out")
+  settings = table1.load_settings("demo")
+  runs = table1.enumerate_runs(settings, out)
+  _fake_finished(runs[0], 0.1, 0.2, 0.5)
+  jobs = str(tmp_path / "jobs.txt")
+  assert table1.main(["--preset", "demo", "--output_dir", out,
+                      "--emit-jobs", jobs]) == 0
+  with open(jobs) as f:
+    lines = f.read().splitlines()
+  assert len(lines) == len(runs) - 1
+  for line, run in zip(lines, runs[1:]):
+    argv = shlex.split(line)
+    assert argv[argv.index("--run") + 1] == run.name
+    assert argv[argv.index("--output_dir") + 1] == os.path.abspath(out)
+  check = subprocess.run(["bash", "-n", jobs], capture_output=True, text=True)
+  assert check.returncode == 0, check.stderr
+  # No run directory was created: emitting runs nothing.
+  assert not os.path.exists(runs[1].model_dir)
+
+
+def test_skip_finished_and_detect_unfinished(tmp_path):
+  settings = table1.load_settings("demo")
+  runs = table1.enumerate_runs(settings, str(tmp_path))
+  _fake_finished(runs[0], 0.1, 0.2, 0.5)
+  _fake_finished(runs[1], 0.1, 0.2, 0.5, evaluated=False)
+  assert table1.is_finished(runs[0].model_dir)
+  assert not table1.is_finished(runs[1].model_dir)
+  assert not table1.is_finished(runs[0].model_dir, dci=True)
+  name, status, _ = table1.execute_run(runs[0], settings)
+  assert (name, status) == (runs[0].name, "skipped")
+  assert not os.path.exists(os.path.join(runs[0].model_dir, table1.LOG_FILE))
+
+
+def test_aggregation_of_fake_results(tmp_path):
+  out = str(tmp_path)
+  settings = table1.load_settings("quick")
+  runs = {r.name: r for r in table1.enumerate_runs(settings, out)}
+  # ADA, n_s = 1, two seeds; DRPM, n_s = 0, one seed; everything else missing.
+  _fake_finished(runs["adaptive_ns1_seed0"], 0.2, 0.5, 1.0, 2.0)
+  _fake_finished(runs["adaptive_ns1_seed1"], 0.4, 0.7, 3.0, 4.0)
+  _fake_finished(runs["drpm_ns0_seed0"], None, 0.3, 0.25, 0.5)
+  # A trained but unevaluated run is not counted.
+  _fake_finished(runs["drpm_ns5_seed0"], 0.9, 0.9, 0.0, evaluated=False)
+  text = table1.write_report(out, settings, list(runs.values()), "CMD")
+  with open(os.path.join(out, "table1_quick.md")) as f:
+    assert f.read() == text
+  lines = text.splitlines()
+  header = [l for l in lines if l.startswith("| method | n_s=0")][0]
+  assert header == ("| method | n_s=0: I | n_s=1: S | n_s=1: I | n_s=3: S | "
+                    "n_s=3: I | n_s=5: S | n_s=5: I |")
+  ada = [l for l in lines if l.startswith("| ADA |")][0]
+  assert ada == ("| ADA | - | 0.300 ± 0.141 | 0.600 ± 0.141 | - | - | - | - |")
+  drpm = [l for l in lines if l.startswith("| DRPM |")][0]
+  assert drpm == "| DRPM | 0.300 ± 0.000 | - | - | - | - | - | - |"
+  assert "| LABEL | - | - | - | - | - | - | - |" in lines
+  assert "| HG | - | - | - | - | - | - | - |" in lines
+  # Figure 5 table: MSE.
+  assert "| ADA | - | 2.00 ± 1.41 | - | - |" in lines
+  assert "- Finished runs: 3 of 32." in lines
+  assert "- Command: `CMD`" in lines
+  assert "steps" in text and "conv32" in text and "seeds 0, 1" in text
+
+  with open(os.path.join(out, "table1_quick.csv")) as f:
+    rows = list(csv.DictReader(f))
+  assert [r["method"] for r in rows] == ["LABEL", "ADA", "HG", "DRPM"]
+  assert "ns0_S_mean" not in rows[0]
+  ada = rows[1]
+  assert float(ada["ns1_S_mean"]) == pytest.approx(0.3, abs=1e-6)
+  assert float(ada["ns1_S_std"]) == pytest.approx(0.1414214, abs=1e-6)
+  assert float(ada["ns1_I_mean"]) == pytest.approx(0.6, abs=1e-6)
+  assert float(ada["ns1_mse_mean"]) == pytest.approx(2.0, abs=1e-6)
+  assert float(ada["ns1_mse_std"]) == pytest.approx(1.4142136, abs=1e-6)
+  assert ada["ns1_runs"] == "2" and ada["ns3_runs"] == "0"
+  assert ada["ns0_I_mean"] == "-" and ada["ns3_S_mean"] == "-"
+  assert float(rows[3]["ns0_I_mean"]) == pytest.approx(0.3)
+  assert rows[3]["ns5_S_mean"] == "-"
+
+  from matplotlib import image  # pylint: disable=g-import-not-at-top
+  for name in ("table1_quick.png", "figure5_quick.png"):
+    path = os.path.join(out, name)
+    with open(path, "rb") as f:
+      assert f.read(8) == PNG_MAGIC
+    pixels = image.imread(path)
+    assert pixels.ndim == 3 and pixels.shape[0] > 100 and pixels.shape[1] > 100
+
+
+MINI_PRESET = """
+weak_vae.architecture = 'conv32'
+train_weak.training_steps = 6
+train_weak.batch_size = 8
+train_weak.checkpoint_every = 3
+train_weak.log_every = 3
+train_weak.num_parallel_calls = 1
+TABLE1_METHODS = ['adaptive', 'drpm']
+TABLE1_N_S = [3]
+TABLE1_SEEDS = [0]
+TABLE1_EVAL_NUM_TRAIN = 160
+TABLE1_EVAL_NUM_TEST = 120
+"""
+
+
+def test_mini_sweep_end_to_end_with_two_jobs(tmp_path):
+  preset = str(tmp_path / "mini.gin")
+  with open(preset, "w") as f:
+    f.write(MINI_PRESET)
+  out = str(tmp_path / "out")
+  command = [sys.executable, "-m", "scripts.reproduce_table1", "--preset",
+             preset, "--output_dir", out, "--jobs", "2", "--threads", "1"]
+  timer = time.time()
+  proc = subprocess.run(command, capture_output=True, text=True, cwd=ROOT,
+                        timeout=300)
+  elapsed = time.time() - timer
+  logs = ""
+  for name in ("adaptive_ns3_seed0", "drpm_ns3_seed0"):
+    log = os.path.join(out, name, table1.LOG_FILE)
+    if os.path.exists(log):
+      with open(log) as f:
+        logs += f.read()[-2000:]
+  assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:] + logs
+  assert "2 to run with 2 job(s) x 1 thread(s)" in proc.stdout, proc.stdout
+  for name in ("adaptive_ns3_seed0", "drpm_ns3_seed0"):
+    run_dir = os.path.join(out, name)
+    assert table1.is_finished(run_dir), name
+    with open(os.path.join(run_dir, table1.EVAL_RESULTS)) as f:
+      result = json.load(f)
+    assert result["n_s"] == 3 and result["num_test"] == 120
+    with open(os.path.join(run_dir, table1.TRAIN_RESULTS)) as f:
+      assert json.load(f)["global_step"] == 6
+  with open(os.path.join(out, "table1_mini.md")) as f:
+    text = f.read()
+  assert "- Finished runs: 2 of 2." in text
+  for label in ("ADA", "DRPM"):
+    row = [l for l in text.splitlines() if l.startswith("| {} |".format(
+        label))][0].split(" | ")
+    # n_s = 3: S and I are numbers; other columns '-'.
+    assert "±" in row[4] and "±" in row[5], row
+    assert row[1] == "-" and row[2] == "-"
+  assert os.path.exists(os.path.join(out, "figure5_mini.png"))
+  # Rerun: everything is skipped.
+  again = subprocess.run(command, capture_output=True, text=True, cwd=ROOT,
+                         timeout=120)
+  assert again.returncode == 0, again.stderr[-2000:]
+  assert "2 finished, 0 to run" in again.stdout
+  print("mini sweep: {:.1f} s".format(elapsed))
