@@ -219,16 +219,16 @@ def train(model_dir, overwrite=False, training_steps=300000, batch_size=64,
                                               int(checkpoint.step.numpy())))
   start = int(checkpoint.step.numpy())
 
-  @tf.function
-  def train_step(x1, x2, shared, step):
-    with tf.GradientTape() as tape:
-      terms = model.compute_losses(x1, x2, shared, step)
-    variables = model.trainable_variables
-    grads = tape.gradient(terms["loss"], variables)
-    optimizer.apply_gradients(zip(grads, variables))
-    return terms
-
-  if dist is not None:
+  if dist is None:
+    @tf.function
+    def train_step(x1, x2, shared, step):
+      with tf.GradientTape() as tape:
+        terms = model.compute_losses(x1, x2, shared, step)
+      variables = model.trainable_variables
+      grads = tape.gradient(terms["loss"], variables)
+      optimizer.apply_gradients(zip(grads, variables))
+      return terms
+  else:
     local_batch = int(batch_size) // num_replicas
 
     def replica_step(x1, x2, shared, step, seeds):
@@ -252,7 +252,7 @@ def train(model_dir, overwrite=False, training_steps=300000, batch_size=64,
       return terms
 
     @tf.function
-    def train_step(x1, x2, shared, step):  # pylint: disable=function-redefined
+    def train_step(x1, x2, shared, step):
       # Cross-replica context: the same seeds for every replica.
       seeds = tf.cast(model.rng.make_seeds(3), tf.int32)
       per_replica = dist.run(replica_step, args=(x1, x2, shared, step, seeds))

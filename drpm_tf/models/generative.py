@@ -242,9 +242,11 @@ class DRPMVAE(tf.keras.Model):
 
     terms = dict(recon=recon / n, kl_z=kl_z / n)
     if self.kl_estimator == 'bound':
+      # log |Pi_Y| = sum_k log n_k! as a function of the (straight-through)
+      # counts, like the other count terms.
+      log_orderings = tf.reduce_sum(tf.math.lgamma(sample.counts + 1.), -1)
       kl_n = tf.reduce_mean(
-          posterior.log_num_orderings(sample.partition) +
-          posterior.counts_distribution().log_prob(sample.counts)
+          log_orderings + posterior.counts_distribution().log_prob(sample.counts)
           - prior.counts_distribution().log_prob(sample.counts))
       scores = RelaxedPlackettLuce(weights['temperature'], log_scores)
       # Uniform prior scores: log p(pi; s_p) = -log n! for every pi.
