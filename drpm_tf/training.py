@@ -16,7 +16,13 @@ Checkpoints are atomic: TensorFlow writes the checkpoint files first and then
 atomically replaces the `checkpoint` state file, so an interrupted save leaves
 the previous checkpoint as the latest one. The batch order is a pure function
 of `(seed, step)`, and the model's random stream is checkpointed, so a resumed
-run continues exactly where it stopped.
+run continues where it stopped. It is bit-identical to an uninterrupted run
+when TensorFlow itself is deterministic on the CPU: with
+`TF_ENABLE_ONEDNN_OPTS=0` (oneDNN sums in a load-dependent order) and
+`TF_NUM_INTEROP_THREADS=1` (with concurrent ops, about one step in a hundred
+rounds differently under machine load, which Adam then amplifies). With
+TensorFlow's defaults a resumed run differs from an uninterrupted one only in
+such rounding. `make test` sets both.
 """
 
 import json
