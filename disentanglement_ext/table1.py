@@ -297,7 +297,10 @@ def collect_results(runs):
     record = dict(method=run.method, n_s=run.n_s, seed=run.seed,
                   S=result.get("S"), I=result.get("I"),
                   mse=result.get("num_shared_dims_mse"),
-                  num_shared_dims=result.get("num_shared_dims_mean"))
+                  num_shared_dims=result.get("num_shared_dims_mean"),
+                  train_seconds=(_read_json(os.path.join(
+                      run.model_dir, TRAIN_RESULTS)) or {}).get(
+                          "elapsed_time"))
     dci = _read_json(os.path.join(run.model_dir, DCI_RESULTS))
     if dci is not None:
       record["dci"] = dci.get("disentanglement",
@@ -440,6 +443,54 @@ def plot_figure5(path, table, methods, n_s_values, title):
   plt.close(fig)
 
 
+def variants_markdown(rows, settings, command):
+  """Markdown table comparing variants of one preset (e.g. ablations).
+
+  Args:
+    rows: `(label, extra gin bindings, records of collect_results)` per variant.
+    settings: the preset's `load_settings` (scale and sweep, stated on top).
+    command: the command that produced the report.
+  """
+  lines = [
+      "# Variants of preset `{}`".format(settings["preset"]), "",
+      "- Dataset: `{}`; architecture: `{}`; {} training steps, batch {}, "
+      "Adam {}; methods {}, n_s {}, seeds {}; S/I classifiers fit on {} and "
+      "scored on {} held-out pairs.".format(
+          settings["dataset"], settings["architecture"],
+          settings["training_steps"], settings["batch_size"],
+          settings["learning_rate"],
+          ", ".join(METHOD_LABELS.get(m, m) for m in settings["methods"]),
+          ", ".join(str(k) for k in settings["n_s_values"]),
+          ", ".join(str(s) for s in settings["seeds"]),
+          settings["eval_num_train"], settings["eval_num_test"]),
+      "- Command: `{}`".format(command), "",
+      "Mean ± sample std over seeds; S / I: adjusted balanced accuracy of the "
+      "shared / independent representation; MSE: (estimated number of shared "
+      "dims - n_s)^2; shared dims: mean estimate.", "",
+      "| variant | extra bindings | runs | S | I | MSE | shared dims |",
+      "|---|---|---:|---:|---:|---:|---:|"]
+  for label, bindings, records in rows:
+    cells = []
+    for key, digits in (("S", 3), ("I", 3), ("mse", 2),
+                        ("num_shared_dims", 2)):
+      cells.append(format_cell(mean_std([r.get(key) for r in records]),
+                               digits))
+    lines.append("| {} | {} | {} | {} |".format(
+        label, "; ".join("`{}`".format(b) for b in bindings) or "-",
+        len(records), " | ".join(cells)))
+  return "\n".join(lines + [""])
+
+
+def _train_time_note(records):
+  seconds = sorted(r["train_seconds"] for r in records
+                   if r.get("train_seconds") is not None)
+  if not seconds:
+    return ""
+  return (" Training time per run (last training session, from "
+          "train_results.json): median {:.0f} s, total {:.1f} process-hours."
+          .format(seconds[len(seconds) // 2], sum(seconds) / 3600.))
+
+
 def write_report(output_dir, settings, runs, command, statuses=None):
   """Writes table1_<preset>.{md,csv,png} and figure5_<preset>.png.
 
@@ -481,7 +532,8 @@ def write_report(output_dir, settings, runs, command, statuses=None):
           ", ".join(str(k) for k in n_s_values),
           ", ".join(str(s) for s in settings["seeds"]),
           settings["eval_num_train"], settings["eval_num_test"]),
-      "- Finished runs: {} of {}.".format(len(records), len(runs)),
+      "- Finished runs: {} of {}.{}".format(len(records), len(runs),
+                                            _train_time_note(records)),
       "- Command: `{}`".format(command),
       "",
       "Adjusted balanced accuracy of a logistic regression predicting each "
@@ -541,6 +593,9 @@ def parse_args(argv):
                       help="also run dlib's DCI (TABLE1_DCI_CONFIG)")
   parser.add_argument("--gin_bindings", action="append", default=[],
                       help="extra training bindings for every run")
+  parser.add_argument("--report_dir", default=None,
+                      help="write the table, CSV and plots here instead of "
+                      "--output_dir (e.g. docs/results)")
   parser.add_argument("--config_dir", default=CONFIG_DIR)
   return parser.parse_args(argv)
 
@@ -585,7 +640,10 @@ def main(argv=None):
       " --dci" if args.dci else "")
   for binding in args.gin_bindings:
     command += " --gin_bindings {}".format(shlex.quote(binding))
-  text = write_report(args.output_dir, settings, runs, command, statuses)
+  if args.report_dir:
+    command += " --report_dir {}".format(args.report_dir)
+  text = write_report(args.report_dir or args.output_dir, settings, runs,
+                      command, statuses)
   print(text, flush=True)
   if statuses is not None:
     print("Sweep wall time: {:.0f} s.".format(time.time() - timer),

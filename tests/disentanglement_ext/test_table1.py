@@ -23,9 +23,12 @@ def _write_json(path, value):
     json.dump(value, f)
 
 
-def _fake_finished(run, S, I, mse, num_shared=1.0, evaluated=True):  # pylint: disable=invalid-name
-  _write_json(os.path.join(run.model_dir, table1.TRAIN_RESULTS),
-              {"global_step": 1})
+def _fake_finished(run, S, I, mse, num_shared=1.0, evaluated=True,  # pylint: disable=invalid-name
+                   train_seconds=None):
+  train = {"global_step": 1}
+  if train_seconds is not None:
+    train["elapsed_time"] = train_seconds
+  _write_json(os.path.join(run.model_dir, table1.TRAIN_RESULTS), train)
   path = os.path.join(run.model_dir, table1.POSTPROCESS_GIN)
   os.makedirs(os.path.dirname(path), exist_ok=True)
   with open(path, "w") as f:
@@ -161,6 +164,28 @@ def test_aggregation_of_fake_results(tmp_path):
     assert pixels.ndim == 3 and pixels.shape[0] > 100 and pixels.shape[1] > 100
 
 
+def test_aggregate_only_writes_the_report_to_report_dir(tmp_path, capsys):
+  out, report = str(tmp_path / "runs"), str(tmp_path / "docs")
+  settings = table1.load_settings("demo")
+  runs = table1.enumerate_runs(settings, out)
+  for seconds, run in zip((100., 300., 200.), runs):
+    _fake_finished(run, 0.1, 0.2, 0.5, train_seconds=seconds)
+  assert table1.main(["--preset", "demo", "--output_dir", out, "--jobs", "2",
+                      "--aggregate_only", "--report_dir", report]) == 0
+  assert not os.path.exists(os.path.join(out, "table1_demo.md"))
+  with open(os.path.join(report, "table1_demo.md")) as f:
+    text = f.read()
+  assert text in capsys.readouterr().out
+  # Median of (100, 200, 300) and their sum in hours.
+  assert ("- Finished runs: 3 of 4. Training time per run (last training "
+          "session, from train_results.json): median 200 s, total 0.2 "
+          "process-hours.") in text.splitlines()
+  assert ("- Command: `drpm-reproduce-table1 --preset demo --output_dir {} "
+          "--jobs 2 --report_dir {}`".format(out, report)) in text.splitlines()
+  for name in ("table1_demo.csv", "table1_demo.png", "figure5_demo.png"):
+    assert os.path.isfile(os.path.join(report, name))
+
+
 MINI_PRESET = """
 weak_vae.architecture = 'conv32'
 train_weak.training_steps = 6
@@ -219,3 +244,38 @@ def test_mini_sweep_end_to_end_with_two_jobs(tmp_path):
   assert again.returncode == 0, again.stderr[-2000:]
   assert "2 finished, 0 to run" in again.stdout
   print("mini sweep: {:.1f} s".format(elapsed))
+
+
+def test_ablation_report_of_fake_variants(tmp_path, monkeypatch):
+  from scripts import table1_ablations  # pylint: disable=g-import-not-at-top
+  settings = table1.load_settings(table1_ablations.PRESET)
+  assert (settings["methods"], settings["n_s_values"]) == (["drpm"], [3])
+  root = str(tmp_path / "runs")
+  # Every run of every variant finished (so nothing trains).
+  for index, (_, directory, _) in enumerate(table1_ablations.VARIANTS):
+    runs = table1.enumerate_runs(settings, os.path.join(root, directory))
+    assert [r.name for r in runs] == ["drpm_ns3_seed0", "drpm_ns3_seed1"]
+    _fake_finished(runs[0], 0.1 * index, 0.2, 1.0, num_shared=3.0)
+    _fake_finished(runs[1], 0.1 * index + 0.2, 0.4, 3.0, num_shared=5.0)
+  calls = []
+  real_main = table1.main
+  monkeypatch.setattr(table1, "main",
+                      lambda argv: calls.append(argv) or real_main(argv))
+  report = str(tmp_path / "ablations.md")
+  assert table1_ablations.main(["--output_root", root, "--report", report]) == 0
+  assert len(calls) == len(table1_ablations.VARIANTS)
+  assert calls[2][-2:] == ["--gin_bindings", "weak_vae.gamma = 1.0"]
+  assert "--gin_bindings" not in calls[0]
+  with open(report) as f:
+    lines = f.read().splitlines()
+  rows = [l for l in lines if l.startswith("| ") and "variant" not in l]
+  assert len(rows) == len(table1_ablations.VARIANTS)
+  assert rows[0].endswith(
+      "| - | 2 | 0.100 ± 0.141 | 0.300 ± 0.141 | 2.00 ± 1.41 | 4.00 ± 1.41 |")
+  assert "| `weak_vae.gamma = 1.0` | 2 | 0.300 ± 0.141 |" in rows[2]
+  assert rows[-1].endswith("| 2 | 0.500 ± 0.141 | 0.300 ± 0.141 | 2.00 ± 1.41 "
+                           "| 4.00 ± 1.41 |")
+  # A variant without finished runs shows '-'.
+  text = table1.variants_markdown([("none", (), [])], settings, "CMD")
+  assert "| none | - | 0 | - | - | - | - |" in text.splitlines()
+  assert any("1000 training steps" in l and "seeds 0, 1" in l for l in lines)
