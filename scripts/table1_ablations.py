@@ -47,12 +47,12 @@ def main(argv=None):
   rows = []
   for label, directory, bindings in VARIANTS:
     output_dir = os.path.join(args.output_root, directory)
-    argv = ["--preset", PRESET, "--output_dir", output_dir,
-            "--jobs", str(args.jobs)]
+    sweep_argv = ["--preset", PRESET, "--output_dir", output_dir,
+                  "--jobs", str(args.jobs)]
     for binding in bindings:
-      argv += ["--gin_bindings", binding]
+      sweep_argv += ["--gin_bindings", binding]
     print("== {}".format(label), flush=True)
-    if table1.main(argv) != 0:
+    if table1.main(sweep_argv) != 0:
       print("Variant {!r} has failed runs; reported without them.".format(
           label), flush=True)
     runs = table1.enumerate_runs(settings, output_dir)
