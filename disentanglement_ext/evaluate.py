@@ -6,25 +6,34 @@
    shim on `<model_dir>/postprocessed/mean` (console script
    `drpm-dlib-evaluate`, same flags as dlib's `dlib_evaluate`).
 
-2. `evaluate_weak(model_dir, ...)`: the Table 1 protocol (DESIGN.md), console
-   script `drpm-evaluate-weak`. Held-out weak pairs (a seed disjoint from the
-   training stream) are encoded and aggregated by the trained model; the
-   shared representation of a pair is the aggregated mean on its shared dims
-   (zeros elsewhere), the independent representation of a view its own mean on
-   the independent dims (zeros elsewhere). For each factor j, a logistic
-   regression predicts the factor's value
+2. `evaluate_weak(model_dir, ...)`: the Table 1 protocol, console script
+   `drpm-evaluate-weak`. Held-out weak pairs (a seed disjoint from the
+   training stream) are encoded and aggregated by the trained model with
+   each method's DETERMINISTIC shared set (`disentanglement_ext.aggregation`:
+   the MVHG mode for hg, the noise-free partition for drpm), so a pair's
+   features do not depend on any seed. The shared representation of a pair
+   is the averaged mean on its shared dims (zeros elsewhere), the independent
+   representation of a view its own mean on the independent dims (zeros
+   elsewhere). For each factor j, a logistic regression predicts the
+   factor's value
      S: from the shared representation, on the pairs where j is shared;
      I: from the independent representations (both views, each with its own
         value of factor j), on the pairs where j is NOT shared;
-   fitted on `num_train` pairs, scored on `num_test` other pairs with sklearn's
+   fitted on one set of pairs, sized by default so that every factor's S and
+   I classifier sees about `min_pairs_per_factor` pairs (the realized minima
+   are reported), and scored on another (the 'test' split, or with
+   `split='validation'` a third stream used to choose settings without
+   touching the test pairs) with sklearn's
    `balanced_accuracy_score(adjusted=True)`, averaged over the factors that
-   have >= 2 classes in both splits. n_s = 0 has no S column; n_s = number of
+   have >= 2 classes in both sets. n_s = 0 has no S column; n_s = number of
    factors has no I column (reported as null). Also: estimated number of
    shared dims per pair (mask sum) vs the true number of shared factors: mean
-   estimate and MSE (paper Figure 5). Stochastic aggregators (hg, drpm) use one
-   hard sample at the final temperature with a fixed seed.
+   estimate and MSE (paper Figure 5), from the same deterministic sets; and,
+   for comparison only, the same from one sampled aggregation at the final
+   temperature (`num_shared_dims_sampled_*`).
 """
 import json
+import math
 import os
 import time
 
@@ -38,6 +47,10 @@ from disentanglement_ext import compat  # noqa: F401  pylint: disable=unused-imp
 from disentanglement_ext.data import weak_pairs
 
 EVAL_SEED_OFFSET = 1000003  # Held-out pair streams never meet training's.
+# Stream index of each scoring split (index 0 is the classifiers' fitting set).
+SPLITS = {"test": 1, "validation": 2}
+SPLIT_DIRS = {"test": "weak_evaluation",
+              "validation": "weak_evaluation_validation"}
 
 
 def dlib_evaluate(input_dir, output_dir, overwrite=False, gin_config_files=None,
@@ -49,30 +62,70 @@ def dlib_evaluate(input_dir, output_dir, overwrite=False, gin_config_files=None,
                              gin_config_files or [], gin_bindings or [])
 
 
-def _encode_pairs(model, pairs, batch_size=256):
-  """Returns (mean1, mean2, shared mean, mask) as numpy arrays."""
+def _final_step(model):
+  schedule = getattr(model.aggregator, "temperature_schedule", None)
+  return getattr(schedule, "num_steps", 0)
+
+
+def _encode_pairs(model, pairs, batch_size=256, sample_seed=None):
+  """Encodes and aggregates `pairs` with the deterministic shared sets.
+
+  Returns a dict of numpy arrays: mean1, mean2 (the views' posterior means),
+  shared_mean (the averaged mean), mask (deterministic shared set) and, with
+  `sample_seed`, sampled_mask (one draw of the stochastic aggregation at the
+  final temperature, for comparison only).
+  """
   import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  outputs = [[], [], [], []]
+  keys = ["mean1", "mean2", "shared_mean", "mask"]
+  if sample_seed is not None:
+    keys.append("sampled_mask")
+  outputs = {key: [] for key in keys}
   for start in range(0, len(pairs.x1), batch_size):
     sl = slice(start, start + batch_size)
-    (m1, m2), _, agg = model.aggregate(
+    known = tf.constant(pairs.known_factor[sl])
+    shared = tf.constant(pairs.shared_mask[sl])
+    (m1, m2), (lv1, lv2), agg = model.aggregate(
         tf.constant(pairs.x1[sl]), tf.constant(pairs.x2[sl]),
-        shared_factors=tf.constant(pairs.shared_mask[sl]),
-        seed=(EVAL_SEED_OFFSET, start))
-    outputs[0].append(m1.numpy())
-    outputs[1].append(m2.numpy())
-    # On shared dims both aggregated means are the same average.
-    outputs[2].append(agg.mean1.numpy())
-    outputs[3].append(agg.mask.numpy())
-  return [np.concatenate(o) for o in outputs]
+        shared_factors=shared, known_factor=known)
+    outputs["mean1"].append(m1.numpy())
+    outputs["mean2"].append(m2.numpy())
+    outputs["shared_mean"].append(agg.mean.numpy())
+    outputs["mask"].append(agg.mask.numpy())
+    if sample_seed is not None:
+      sampled = model.aggregator(
+          m1, lv1, m2, lv2, step=_final_step(model), shared_factors=shared,
+          known_factor=known,
+          seed=tf.constant([sample_seed, start], tf.int32))
+      outputs["sampled_mask"].append(sampled.mask.numpy())
+  return {key: np.concatenate(value) for key, value in outputs.items()}
 
 
-def _features(model, pairs):
-  mean1, mean2, agg_mean, mask = _encode_pairs(model, pairs)
-  shared = agg_mean * mask
-  indep1 = mean1 * (1. - mask)
-  indep2 = mean2 * (1. - mask)
-  return shared, indep1, indep2, mask
+def _features(model, pairs, sample_seed=None):
+  encoded = _encode_pairs(model, pairs, sample_seed=sample_seed)
+  mask = encoded["mask"]
+  features = dict(shared=encoded["shared_mean"] * mask,
+                  indep1=encoded["mean1"] * (1. - mask),
+                  indep2=encoded["mean2"] * (1. - mask), mask=mask,
+                  shared_factors=pairs.shared_mask, factors1=pairs.factors1,
+                  factors2=pairs.factors2)
+  if sample_seed is not None:
+    features["sampled_mask"] = encoded["sampled_mask"]
+  return features
+
+
+def pairs_needed(min_pairs_per_factor, num_factors, n_s, margin=1.15):
+  """Pairs to draw so every S and I classifier sees ~`min_pairs_per_factor`.
+
+  A factor is shared in a fraction n_s / F of the pairs (its S classifier's
+  data) and changed in (F - n_s) / F (its I classifier's); `margin` covers
+  the binomial spread of these counts (the realized minimum is reported).
+  """
+  if n_s == weak_pairs.RANDOM_N_S:
+    fractions = [0.5 * (num_factors - 1) / num_factors]
+  else:
+    fractions = [f for f in (n_s / num_factors,
+                             (num_factors - n_s) / num_factors) if f > 0]
+  return int(math.ceil(margin * min_pairs_per_factor / min(fractions)))
 
 
 def _score(train_x, train_y, test_x, test_y, max_iter=1000):
@@ -116,17 +169,42 @@ def _mean_or_none(values):
   return float(np.mean(values)) if values else None
 
 
-def evaluate_weak(model_dir, output_dir=None, num_train=2000, num_test=1000,
-                  seed=0, overwrite=False):
+def _per_factor_counts(shared_factors):
+  """(min pairs per factor with it shared, min with it changed)."""
+  shared = shared_factors.sum(axis=0)
+  changed = len(shared_factors) - shared
+  return int(shared.min()), int(changed.min())
+
+
+def evaluate_weak(model_dir, output_dir=None, min_pairs_per_factor=1000,
+                  num_train=None, num_test=None, seed=0, split="test",
+                  overwrite=False):
   """Table 1 S/I evaluation of a trained `model_dir` (see module doc).
 
-  Writes `<output_dir>/results/json/evaluation_results.json` (default
-  output_dir: `<model_dir>/weak_evaluation`) and returns the dict.
+  Args:
+    model_dir: trained run directory.
+    output_dir: default `<model_dir>/weak_evaluation` (split 'test') or
+      `<model_dir>/weak_evaluation_validation` (split 'validation').
+    min_pairs_per_factor: size the fitting set so that every S and I
+      classifier is fit on about this many pairs (`pairs_needed`); the
+      scoring set gets half as many. Ignored where `num_train` / `num_test`
+      are given.
+    num_train, num_test: explicit numbers of fitting / scoring pairs.
+    seed: seed of the evaluation pair streams.
+    split: 'test' (the reported numbers) or 'validation' (a third pair
+      stream, for choosing settings without touching the test pairs).
+    overwrite: replace existing results.
+
+  Writes `<output_dir>/results/json/evaluation_results.json` and returns the
+  dict.
   """
   from disentanglement_ext import train as train_lib  # pylint: disable=g-import-not-at-top
+  if split not in SPLITS:
+    raise ValueError("Unknown split {!r}; valid: {}.".format(
+        split, ", ".join(SPLITS)))
   timer = time.time()
   if output_dir is None:
-    output_dir = os.path.join(model_dir, "weak_evaluation")
+    output_dir = os.path.join(model_dir, SPLIT_DIRS[split])
   out_path = os.path.join(output_dir, "results", "json",
                           "evaluation_results.json")
   if os.path.exists(out_path) and not overwrite:
@@ -134,36 +212,51 @@ def evaluate_weak(model_dir, output_dir=None, num_train=2000, num_test=1000,
   try:
     model, dataset, n_s = train_lib.load_trained_model(model_dir)
     sampler = weak_pairs.WeakPairSampler(dataset, n_s=n_s)
+    if num_train is None:
+      num_train = pairs_needed(min_pairs_per_factor, sampler.num_factors, n_s)
+    if num_test is None:
+      num_test = pairs_needed(max(min_pairs_per_factor // 2, 1),
+                              sampler.num_factors, n_s)
     splits = {}
-    for split, num, offset in (("train", num_train, 0), ("test", num_test, 1)):
+    for name, num, offset in (("train", num_train, 0),
+                              (split, num_test, SPLITS[split])):
       pairs = sampler.sample(num, weak_pairs.batch_random_state(
           EVAL_SEED_OFFSET + seed, offset))
-      shared, indep1, indep2, mask = _features(model, pairs)
-      splits[split] = dict(shared=shared, indep1=indep1, indep2=indep2,
-                           mask=mask, shared_factors=pairs.shared_mask,
-                           factors1=pairs.factors1, factors2=pairs.factors2)
+      splits[name] = _features(
+          model, pairs,
+          sample_seed=None if name == "train" else EVAL_SEED_OFFSET + seed)
     aggregation = model.aggregation_name
   finally:
     gin.clear_config()
   s_scores, i_scores = shared_independent_scores(splits["train"],
-                                                 splits["test"])
-  test = splits["test"]
+                                                 splits[split])
+  test = splits[split]
   estimated = test["mask"].sum(-1)
+  sampled = test["sampled_mask"].sum(-1)
   true = test["shared_factors"].sum(-1).astype(np.float64)
+  fit_shared, fit_changed = _per_factor_counts(splits["train"]["shared_factors"])
+  score_shared, score_changed = _per_factor_counts(test["shared_factors"])
   result = {
       "aggregation": aggregation,
       "n_s": int(n_s),
+      "split": split,
       "num_factors": int(test["shared_factors"].shape[1]),
       "num_train": int(num_train),
       "num_test": int(num_test),
+      # Fewest pairs any factor's S (shared) / I (changed) classifier was fit
+      # and scored on.
+      "S_fit_pairs_min": fit_shared, "I_fit_pairs_min": fit_changed,
+      "S_score_pairs_min": score_shared, "I_score_pairs_min": score_changed,
       "S": None if n_s == 0 else _mean_or_none(s_scores),
       "I": _mean_or_none(i_scores),
       "S_per_factor": s_scores,
       "I_per_factor": i_scores,
       "num_shared_dims_mean": float(estimated.mean()),
-      "num_shared_dims_std": float(estimated.std()),
+      "num_shared_dims_std": float(estimated.std(ddof=1)),
       "true_num_shared_factors_mean": float(true.mean()),
       "num_shared_dims_mse": float(np.mean((estimated - true) ** 2)),
+      "num_shared_dims_sampled_mean": float(sampled.mean()),
+      "num_shared_dims_sampled_mse": float(np.mean((sampled - true) ** 2)),
       "elapsed_time": time.time() - timer,
   }
   os.makedirs(os.path.dirname(out_path), exist_ok=True)

@@ -7,12 +7,14 @@
         --gin_config base.gin --gin_config <method>.gin \\
         --gin_config ns<n_s>.gin --gin_config <P>.gin \\
         --gin_bindings "train_weak.random_seed = <seed>"      (trains + exports)
-    drpm-evaluate-weak --model_dir <run dir> --num_train .. --num_test ..
+    drpm-evaluate-weak --model_dir <run dir> --min_pairs_per_factor ..
+    drpm-evaluate-weak --model_dir <run dir> --min_pairs_per_factor .. \
+        --split validation
     [drpm-dlib-evaluate ... dci, with --dci]
 
 with the gin files of `gin_configs/table1/`. A preset is a gin file there (or
 any path) that sets the training scale and the gin macros TABLE1_METHODS,
-TABLE1_N_S, TABLE1_SEEDS, TABLE1_EVAL_NUM_TRAIN, TABLE1_EVAL_NUM_TEST and
+TABLE1_N_S, TABLE1_SEEDS, TABLE1_EVAL_MIN_PAIRS_PER_FACTOR and
 TABLE1_DCI_CONFIG (drpm-train-weak ignores unused macros, so the same file is
 also a training config).
 
@@ -55,10 +57,19 @@ POSTPROCESS_GIN = os.path.join("postprocessed", "mean", "results", "gin",
                                "postprocess.gin")
 EVAL_RESULTS = os.path.join("weak_evaluation", "results", "json",
                             "evaluation_results.json")
+VALIDATION_RESULTS = os.path.join("weak_evaluation_validation", "results",
+                                  "json", "evaluation_results.json")
 DCI_DIR = os.path.join("metrics", "dci")
 DCI_RESULTS = os.path.join(DCI_DIR, "results", "json",
                            "evaluation_results.json")
 LOG_FILE = "table1_run.log"
+
+OBJECTIVE_NOTES = {
+    "paper": "the paper's eq. 6: shared dims sampled once, their KL counted "
+             "once",
+    "dlib": "disentanglement_lib's two per-view ELBOs: shared KL counted "
+            "twice",
+}
 
 Run = collections.namedtuple("Run", ["method", "n_s", "seed", "name",
                                      "model_dir"])
@@ -122,8 +133,7 @@ def load_settings(preset, config_dir=CONFIG_DIR):
       preset=preset_name(preset), preset_path=path, config_dir=config_dir,
       methods=methods, n_s_values=[int(k) for k in values["TABLE1_N_S"]],
       seeds=[int(s) for s in values["TABLE1_SEEDS"]],
-      eval_num_train=int(values["TABLE1_EVAL_NUM_TRAIN"]),
-      eval_num_test=int(values["TABLE1_EVAL_NUM_TEST"]),
+      eval_min_pairs=int(values["TABLE1_EVAL_MIN_PAIRS_PER_FACTOR"]),
       dci_config=values.get("TABLE1_DCI_CONFIG", "dci.gin"),
       dataset=values.get("dataset.name"),
       architecture=values.get("weak_vae.architecture"),
@@ -131,7 +141,11 @@ def load_settings(preset, config_dir=CONFIG_DIR):
       batch_size=int(values["train_weak.batch_size"]),
       num_latent=values.get("weak_vae.num_latent"),
       beta=values.get("weak_vae.beta"), gamma=values.get("weak_vae.gamma"),
-      learning_rate=values.get("train_weak.learning_rate"))
+      learning_rate=values.get("train_weak.learning_rate"),
+      objective=values.get("weak_vae.objective", "paper"),
+      aggregation_bindings={k: v for k, v in sorted(values.items())
+                            if k.split(".")[0].endswith("_aggregation") and
+                            not k.endswith("_temperature")})
 
 
 # ------------------------------------------------------------------- runs --
@@ -155,8 +169,9 @@ def train_done(model_dir):
 
 def is_finished(model_dir, dci=False):
   """Trained, exported and evaluated (and DCI-evaluated with `dci`)."""
-  done = train_done(model_dir) and os.path.exists(
-      os.path.join(model_dir, EVAL_RESULTS))
+  done = train_done(model_dir) and all(
+      os.path.exists(os.path.join(model_dir, path))
+      for path in (EVAL_RESULTS, VALIDATION_RESULTS))
   if dci:
     done = done and os.path.exists(os.path.join(model_dir, DCI_RESULTS))
   return done
@@ -180,8 +195,9 @@ def run_commands(run, settings, dci=False, extra_bindings=()):
   commands = collections.OrderedDict(train=train)
   commands["evaluate"] = _module_command("scripts.evaluate_weak") + [
       "--model_dir", run.model_dir,
-      "--num_train", str(settings["eval_num_train"]),
-      "--num_test", str(settings["eval_num_test"]), "--overwrite"]
+      "--min_pairs_per_factor", str(settings["eval_min_pairs"]),
+      "--overwrite"]
+  commands["validate"] = commands["evaluate"] + ["--split", "validation"]
   if dci:
     commands["dci"] = _module_command("scripts.dlib_evaluate") + [
         "--input_dir", os.path.join(run.model_dir, "postprocessed", "mean"),
@@ -232,9 +248,11 @@ def execute_run(run, settings, threads=1, dci=False, extra_bindings=(),
   stages = []
   if not train_done(run.model_dir):
     stages.append("train")
-  if "train" in stages or not os.path.exists(
-      os.path.join(run.model_dir, EVAL_RESULTS)):
-    stages.append("evaluate")
+  for stage, path in (("evaluate", EVAL_RESULTS),
+                      ("validate", VALIDATION_RESULTS)):
+    if "train" in stages or not os.path.exists(
+        os.path.join(run.model_dir, path)):
+      stages.append(stage)
   if dci and ("train" in stages or not os.path.exists(
       os.path.join(run.model_dir, DCI_RESULTS))):
     stages.append("dci")
@@ -287,20 +305,27 @@ def _read_json(path):
     return None
 
 
-def collect_results(runs):
-  """One record per run with an evaluation JSON (train finished)."""
+def collect_results(runs, split="test"):
+  """One record per run with an evaluation JSON of `split` (train finished)."""
   records = []
   for run in runs:
-    result = _read_json(os.path.join(run.model_dir, EVAL_RESULTS))
+    result = _read_json(os.path.join(
+        run.model_dir,
+        EVAL_RESULTS if split == "test" else VALIDATION_RESULTS))
     if result is None or not train_done(run.model_dir):
       continue
     record = dict(method=run.method, n_s=run.n_s, seed=run.seed,
                   S=result.get("S"), I=result.get("I"),
                   mse=result.get("num_shared_dims_mse"),
                   num_shared_dims=result.get("num_shared_dims_mean"),
+                  num_shared_dims_sampled=result.get(
+                      "num_shared_dims_sampled_mean"),
                   train_seconds=(_read_json(os.path.join(
                       run.model_dir, TRAIN_RESULTS)) or {}).get(
                           "elapsed_time"))
+    for key in ("num_train", "num_test", "S_fit_pairs_min", "I_fit_pairs_min",
+                "S_score_pairs_min", "I_score_pairs_min"):
+      record[key] = result.get(key)
     dci = _read_json(os.path.join(run.model_dir, DCI_RESULTS))
     if dci is not None:
       record["dci"] = dci.get("disentanglement",
@@ -330,7 +355,8 @@ def summarize(records, methods=METHODS, n_s_values=N_S_VALUES):
       rows = [r for r in records if r["method"] == method and r["n_s"] == n_s]
       table[method, n_s] = {
           key: mean_std([r.get(key) for r in rows])
-          for key in ("S", "I", "mse", "num_shared_dims", "dci")}
+          for key in ("S", "I", "mse", "num_shared_dims",
+                      "num_shared_dims_sampled", "dci")}
       table[method, n_s]["runs"] = len(rows)
       if n_s == 0:
         table[method, n_s]["S"] = None
@@ -443,26 +469,73 @@ def plot_figure5(path, table, methods, n_s_values, title):
   plt.close(fig)
 
 
-def variants_markdown(rows, settings, command):
+def _range(values):
+  values = sorted(v for v in values if v is not None)
+  if not values:
+    return "?"
+  return str(values[0]) if values[0] == values[-1] else "{}-{}".format(
+      values[0], values[-1])
+
+
+def evaluation_note(settings, records):
+  """One sentence on the S / I evaluation sets: sizing rule and realized."""
+  note = ("S/I classifiers: fitting sets sized for >= {} pairs per factor and "
+          "classifier, scoring sets for half as many".format(
+              settings["eval_min_pairs"]))
+  if any(r.get("num_train") for r in records):
+    note += ("; realized over the runs: fit on {} pairs (fewest per factor: "
+             "S {}, I {}), scored on {} other pairs (fewest per factor: S {}, "
+             "I {})".format(
+                 _range(r.get("num_train") for r in records),
+                 _range(r.get("S_fit_pairs_min") for r in records
+                        if r["n_s"] > 0),
+                 _range(r.get("I_fit_pairs_min") for r in records),
+                 _range(r.get("num_test") for r in records),
+                 _range(r.get("S_score_pairs_min") for r in records
+                        if r["n_s"] > 0),
+                 _range(r.get("I_score_pairs_min") for r in records)))
+  return note + "."
+
+
+def scale_lines(settings, records, methods=None):
+  """The header bullets every report starts with: data, scale, sweep, eval."""
+  methods = settings["methods"] if methods is None else methods
+  return [
+      "- Dataset: `{}`; architecture: `{}`{}; {} training steps, batch {}, "
+      "d = {}, beta = {}, gamma = {}, Adam {}.".format(
+          settings["dataset"], settings["architecture"],
+          " (reduced, NOT dlib's conv64)"
+          if settings["architecture"] == "conv32" else "",
+          settings["training_steps"], settings["batch_size"],
+          settings["num_latent"], settings["beta"], settings["gamma"],
+          settings["learning_rate"]),
+      "- Objective: `{}` ({}); aggregation settings beyond the defaults: "
+      "{}.".format(
+          settings["objective"], OBJECTIVE_NOTES.get(settings["objective"],
+                                                     "?"),
+          ", ".join("`{} = {!r}`".format(k, v) for k, v in
+                    settings["aggregation_bindings"].items()) or "none"),
+      "- Sweep: methods {}, n_s {}, seeds {}.".format(
+          ", ".join(METHOD_LABELS.get(m, m) for m in methods),
+          ", ".join(str(k) for k in settings["n_s_values"]),
+          ", ".join(str(s) for s in settings["seeds"])),
+      "- " + evaluation_note(settings, records)]
+
+
+def variants_markdown(rows, settings, command, split="validation"):
   """Markdown table comparing variants of one preset (e.g. ablations).
 
   Args:
     rows: `(label, extra gin bindings, records of collect_results)` per variant.
     settings: the preset's `load_settings` (scale and sweep, stated on top).
     command: the command that produced the report.
+    split: the evaluation split the records come from (stated).
   """
-  lines = [
-      "# Variants of preset `{}`".format(settings["preset"]), "",
-      "- Dataset: `{}`; architecture: `{}`; {} training steps, batch {}, "
-      "Adam {}; methods {}, n_s {}, seeds {}; S/I classifiers fit on {} and "
-      "scored on {} held-out pairs.".format(
-          settings["dataset"], settings["architecture"],
-          settings["training_steps"], settings["batch_size"],
-          settings["learning_rate"],
-          ", ".join(METHOD_LABELS.get(m, m) for m in settings["methods"]),
-          ", ".join(str(k) for k in settings["n_s_values"]),
-          ", ".join(str(s) for s in settings["seeds"]),
-          settings["eval_num_train"], settings["eval_num_test"]),
+  records = [r for _, _, rs in rows for r in rs]
+  lines = ["# Variants of preset `{}`".format(settings["preset"]), ""]
+  lines += scale_lines(settings, records)
+  lines += [
+      "- Scored on the `{}` pairs.".format(split),
       "- Command: `{}`".format(command), "",
       "Mean ± sample std over seeds; S / I: adjusted balanced accuracy of the "
       "shared / independent representation; MSE: (estimated number of shared "
@@ -516,22 +589,9 @@ def write_report(output_dir, settings, runs, command, statuses=None):
   plot_figure5(os.path.join(output_dir, "figure5_{}.png".format(preset)),
                table, all_methods, all_n_s,
                "Figure 5 ({}): n_s estimate".format(preset))
-  lines = [
-      "# Table 1: preset `{}`".format(preset), "",
-      "- Dataset: `{}`; architecture: `{}`{}; {} training steps, batch {}, "
-      "d = {}, beta = {}, gamma = {}, Adam {}.".format(
-          settings["dataset"], settings["architecture"],
-          " (reduced, NOT dlib's conv64)"
-          if settings["architecture"] == "conv32" else "",
-          settings["training_steps"], settings["batch_size"],
-          settings["num_latent"], settings["beta"], settings["gamma"],
-          settings["learning_rate"]),
-      "- Sweep: methods {}, n_s {}, seeds {}; S/I classifiers fit on {} and "
-      "scored on {} held-out pairs.".format(
-          ", ".join(METHOD_LABELS.get(m, m) for m in methods),
-          ", ".join(str(k) for k in n_s_values),
-          ", ".join(str(s) for s in settings["seeds"]),
-          settings["eval_num_train"], settings["eval_num_test"]),
+  lines = ["# Table 1: preset `{}`".format(preset), ""]
+  lines += scale_lines(settings, records, methods)
+  lines += [
       "- Finished runs: {} of {}.{}".format(len(records), len(runs),
                                             _train_time_note(records)),
       "- Command: `{}`".format(command),
@@ -546,6 +606,10 @@ def write_report(output_dir, settings, runs, command, statuses=None):
   lines += figure5_markdown(table, all_methods, all_n_s)
   lines += ["", "Mean estimated number of shared dims (true: n_s):", ""]
   lines += figure5_markdown(table, all_methods, all_n_s, "num_shared_dims")
+  lines += ["", "The same from one sampled aggregation per pair at the final "
+            "temperature (HG, DRPM; for comparison only):", ""]
+  lines += figure5_markdown(table, all_methods, all_n_s,
+                            "num_shared_dims_sampled")
   if any("dci" in r and r["dci"] is not None for r in records):
     lines += ["", "## DCI disentanglement (dlib)", ""]
     lines += figure5_markdown(table, all_methods, all_n_s, "dci")

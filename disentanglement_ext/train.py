@@ -80,10 +80,22 @@ def is_finished(model_dir, export=True):
   return done
 
 
-def build_model(observation_shape, training_steps):
-  """The gin-configured `WeakVAE` (weights built)."""
-  return weak_vae.WeakVAE(input_shape=observation_shape,
-                          num_steps=training_steps)
+def build_model(observation_shape, training_steps, num_factors):
+  """The gin-configured `WeakVAE` (weights built) for data with `num_factors`.
+
+  Raises:
+    ValueError: LabelVAE's single-factor rule (latent dim i <-> factor i)
+      with fewer latent dims than factors.
+  """
+  model = weak_vae.WeakVAE(input_shape=observation_shape,
+                           num_steps=training_steps)
+  if (getattr(model.aggregator, "mode", None) == "single_factor" and
+      model.num_latent < num_factors):
+    raise ValueError(
+        "weak_vae.num_latent = {} < {} factors: the 'label' aggregation ties "
+        "latent dim i to factor i and needs num_latent >= num_factors.".format(
+            model.num_latent, num_factors))
+  return model
 
 
 def make_checkpoint(model, optimizer):
@@ -201,7 +213,8 @@ def train(model_dir, overwrite=False, training_steps=300000, batch_size=64,
   sampler = weak_pairs.WeakPairSampler(dataset)
   tf.keras.utils.set_random_seed(random_seed)
   with (dist.scope() if dist is not None else contextlib.nullcontext()):
-    model = build_model(dataset.observation_shape, training_steps)
+    model = build_model(dataset.observation_shape, training_steps,
+                        dataset.num_factors)
     # Reseed the model's stream from the run seed (independent of init).
     model.rng.reset_from_seed(random_seed + 1)
     optimizer = make_optimizer(learning_rate)
@@ -221,9 +234,9 @@ def train(model_dir, overwrite=False, training_steps=300000, batch_size=64,
 
   if dist is None:
     @tf.function
-    def train_step(x1, x2, shared, step):
+    def train_step(x1, x2, shared, known, step):
       with tf.GradientTape() as tape:
-        terms = model.compute_losses(x1, x2, shared, step)
+        terms = model.compute_losses(x1, x2, shared, step, known_factor=known)
       variables = model.trainable_variables
       grads = tape.gradient(terms["loss"], variables)
       optimizer.apply_gradients(zip(grads, variables))
@@ -231,15 +244,16 @@ def train(model_dir, overwrite=False, training_steps=300000, batch_size=64,
   else:
     local_batch = int(batch_size) // num_replicas
 
-    def replica_step(x1, x2, shared, step, seeds):
+    def replica_step(x1, x2, shared, known, step, seeds):
       replica = tf.distribute.get_replica_context().replica_id_in_sync_group
       begin = tf.cast(replica, tf.int32) * local_batch
       local = lambda t: t[begin:begin + local_batch]
-      seeds = tf.stack([tf.random.experimental.stateless_fold_in(
-          seeds[:, 0], replica), seeds[:, 1], seeds[:, 2]], axis=1)
+      seeds = tf.concat([tf.random.experimental.stateless_fold_in(
+          seeds[:, 0], replica)[:, None], seeds[:, 1:]], axis=1)
       with tf.GradientTape() as tape:
         terms = model.compute_losses(local(x1), local(x2), local(shared),
-                                     step, seeds=seeds,
+                                     step, known_factor=local(known),
+                                     seeds=seeds,
                                      noise_rows=(begin, int(batch_size)))
         scaled_loss = terms["loss"] / num_replicas
       variables = model.trainable_variables
@@ -252,10 +266,11 @@ def train(model_dir, overwrite=False, training_steps=300000, batch_size=64,
       return terms
 
     @tf.function
-    def train_step(x1, x2, shared, step):
+    def train_step(x1, x2, shared, known, step):
       # Cross-replica context: the same seeds for every replica.
-      seeds = tf.cast(model.rng.make_seeds(3), tf.int32)
-      per_replica = dist.run(replica_step, args=(x1, x2, shared, step, seeds))
+      seeds = tf.cast(model.rng.make_seeds(4), tf.int32)
+      per_replica = dist.run(replica_step,
+                             args=(x1, x2, shared, known, step, seeds))
       return {key: dist.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
               for key, value in per_replica.items()}
 
@@ -270,8 +285,8 @@ def train(model_dir, overwrite=False, training_steps=300000, batch_size=64,
         num_parallel_calls=num_parallel_calls)
     last_time, last_step = time.time(), start
     step = start
-    for (x1, x2), shared, _ in pipeline:
-      terms = train_step(x1, x2, shared, tf.constant(step, tf.int64))
+    for (x1, x2), shared, _, known in pipeline:
+      terms = train_step(x1, x2, shared, known, tf.constant(step, tf.int64))
       step += 1
       checkpoint.step.assign(step)
       if step % log_every == 0 or step == training_steps:
@@ -305,11 +320,12 @@ def train(model_dir, overwrite=False, training_steps=300000, batch_size=64,
     return None
   if terms is None:
     # Resumed at the end: evaluate the loss on batch `training_steps - 1`.
-    (x1, x2), shared, _ = next(iter(weak_pairs.weak_pair_dataset(
+    (x1, x2), shared, _, known = next(iter(weak_pairs.weak_pair_dataset(
         dataset, batch_size, seed=random_seed, n_s=sampler.n_s,
         start_index=max(training_steps - 1, 0), num_batches=1)))
     terms = model.compute_losses(x1, x2, shared,
-                                 tf.constant(training_steps, tf.int64))
+                                 tf.constant(training_steps, tf.int64),
+                                 known_factor=known)
   results_dict = {k.replace("/", "_"): float(v) for k, v in terms.items()}
   results_dict.update(
       global_step=int(checkpoint.step.numpy()),
@@ -355,7 +371,8 @@ def load_trained_model(model_dir, checkpoint_path=None):
   gin.parse_config_files_and_bindings([gin_file], [], skip_unknown=True)
   training_steps = gin.query_parameter("train_weak.training_steps")
   dataset = data_lib.get_dataset()
-  model = build_model(dataset.observation_shape, training_steps)
+  model = build_model(dataset.observation_shape, training_steps,
+                      dataset.num_factors)
   checkpoint = tf.train.Checkpoint(model=model)
   path = checkpoint_path or tf.train.latest_checkpoint(
       os.path.join(model_dir, CHECKPOINT_SUBDIR))

@@ -16,14 +16,35 @@ Architectures (`weak_vae.architecture`):
   dlib's (four stride-2 convs reach 2x2x64); the decoder drops one 32-channel
   deconv (4 -> 8 -> 16 -> 32) and reconstructs the pooled 32x32 image.
 
-Loss per batch (mean over pairs; dlib's Bernoulli loss, per-image sum):
+Objective (`weak_vae.objective`), per batch, mean over pairs, dlib's
+Bernoulli reconstruction loss (per-image sum of sigmoid cross-entropy):
 
-    loss = recon(x1) + recon(x2) + beta * (KL(q~1 || N(0, I)) + KL(q~2 || N(0, I)))
-           + sum(aggregator extra losses)      (drpm: gamma * partition KL)
+- 'paper' (default, paper eq. 6 / 48): ONE posterior q(z_s, z_1, z_2 | Y, X).
+  The shared dims S (the aggregator's mask) form a single latent z_s with the
+  averaged posterior q_s (eq. 49); it is sampled ONCE and decoded by both
+  decoders, and its KL to the prior is counted once; each view's independent
+  dims have their own sample and their own KL:
 
-where `q~j` are the aggregated posteriors (eq. 49-50) and `z_j ~ q~j` are
-reparameterized samples (the shared dims of the two views use the same
-averaged posterior but independent noise, as in dlib's GroupVAE).
+      z_j   = mask * (mu_s + sigma_s * eps_s) + (1 - mask) * (mu_j + sigma_j * eps_j)
+      loss  = recon(x1 | z_1) + recon(x2 | z_2)
+              + beta * sum_i [mask_i KL(q_s,i || N(0, 1))
+                              + (1 - mask_i) (KL(q_1,i || N(0, 1)) + KL(q_2,i || N(0, 1)))]
+              + sum(aggregator extra losses)       (drpm: gamma * partition KL)
+
+  The accounting is linear in the mask, so with a straight-through mask (hg,
+  drpm) the gradient reaches the aggregator's parameters through both the
+  reconstruction and the KL: declaring a dim shared saves
+  `KL_1,i + KL_2,i - KL_s,i` nats, about one view's KL when the views agree.
+- 'dlib' (disentanglement_lib's GroupVAE, `weak_vae.py` there): two per-view
+  ELBOs of the aggregated posteriors q~_j (eq. 49-50), each view with its own
+  noise, so a shared dim's KL is counted twice:
+
+      loss  = recon(x1 | z~_1) + recon(x2 | z~_2)
+              + beta * (KL(q~_1 || N(0, I)) + KL(q~_2 || N(0, I))) + extras
+
+  dlib averages the two views' terms (a factor 1/2 on its whole loss); both
+  objectives here sum them, so that `gamma` weighs the DRPM's partition KL the
+  same way under either.
 """
 import gin
 import tensorflow as tf
@@ -31,6 +52,7 @@ import tensorflow as tf
 from disentanglement_ext import aggregation as aggregation_lib
 
 ARCHITECTURES = ("conv64", "conv32")
+OBJECTIVES = ("paper", "dlib")
 
 
 def _conv(filters, kernel, name, activation="relu"):
@@ -76,10 +98,27 @@ def bernoulli_loss(images, logits):
       labels=flat, logits=flat_logits), axis=1)
 
 
-def gaussian_kl(mean, log_var):
-  """KL(N(mean, e^log_var) || N(0, I)) summed over dims, [B]."""
-  return 0.5 * tf.reduce_sum(
-      tf.square(mean) + tf.exp(log_var) - log_var - 1., axis=1)
+def gaussian_kl_per_dim(mean, log_var):
+  """KL(N(mean, e^log_var) || N(0, 1)) per dim, [B, d]."""
+  return 0.5 * (tf.square(mean) + tf.exp(log_var) - log_var - 1.)
+
+
+def latent_kl(agg, mean1, log_var1, mean2, log_var2, objective="paper"):
+  """KL of the latents to N(0, I) per pair, `[B]` (see the module doc).
+
+  'paper': `sum_i mask_i KL(q_s,i) + (1 - mask_i) (KL(q_1,i) + KL(q_2,i))`,
+  linear in the (possibly straight-through) mask, so its gradient w.r.t.
+  `mask_i` is `KL(q_s,i) - KL(q_1,i) - KL(q_2,i)`. 'dlib': `KL(q~_1) +
+  KL(q~_2)` of the aggregated posteriors.
+  """
+  if objective == "paper":
+    kl_shared = gaussian_kl_per_dim(agg.mean, agg.log_var)
+    kl_views = (gaussian_kl_per_dim(mean1, log_var1) +
+                gaussian_kl_per_dim(mean2, log_var2))
+    return tf.reduce_sum(agg.mask * kl_shared + (1. - agg.mask) * kl_views,
+                         axis=1)
+  return tf.reduce_sum(gaussian_kl_per_dim(agg.mean1, agg.log_var1) +
+                       gaussian_kl_per_dim(agg.mean2, agg.log_var2), axis=1)
 
 
 @gin.configurable("weak_vae", denylist=["input_shape", "num_steps"])
@@ -88,7 +127,7 @@ class WeakVAE(tf.keras.Model):
 
   def __init__(self, input_shape=(64, 64, 3), num_steps=1,
                aggregation="adaptive", num_latent=10, beta=1.0, gamma=0.25,
-               architecture="conv64", seed=0, **kwargs):
+               architecture="conv64", objective="paper", seed=0, **kwargs):
     """Builds the model.
 
     Args:
@@ -99,10 +138,14 @@ class WeakVAE(tf.keras.Model):
       beta: weight of the Gaussian KL terms.
       gamma: weight of the DRPM partition KL (drpm only).
       architecture: 'conv64' (dlib) or 'conv32' (reduced, see module doc).
+      objective: 'paper' (eq. 6) or 'dlib' (two per-view ELBOs), module doc.
       seed: seed of the model's random stream (sampling noise).
     """
     super().__init__(**kwargs)
     check_architecture(architecture)
+    if objective not in OBJECTIVES:
+      raise ValueError("Unknown objective {!r} (gin `weak_vae.objective`); "
+                       "valid: {}.".format(objective, ", ".join(OBJECTIVES)))
     if aggregation not in aggregation_lib.AGGREGATIONS:
       raise ValueError(
           "Unknown aggregation {!r} (gin `weak_vae.aggregation`). Valid names: "
@@ -116,6 +159,7 @@ class WeakVAE(tf.keras.Model):
     self.beta = float(beta)
     self.gamma = float(gamma)
     self.architecture = architecture
+    self.objective = objective
     channels = self.observation_shape[2]
     layers = []
     if architecture == "conv32":
@@ -172,45 +216,36 @@ class WeakVAE(tf.keras.Model):
   def call(self, images):
     return self.encode(images)[0]
 
-  def compute_losses(self, x1, x2, shared_factors, step, training=True,
+  def compute_losses(self, x1, x2, shared_factors, step, known_factor=None,
                      seeds=None, noise_rows=None):
     """All loss terms of one batch of pairs; returns a dict of scalars.
 
-    `seeds` (int32 `[2, 3]`: aggregation, noise of view 1, noise of view 2)
-    defaults to a draw from `self.rng`. `noise_rows = (begin, global_batch)`
-    says that this batch is rows `[begin, begin + B)` of a global batch: the
-    Gaussian noise is then drawn for the global batch and sliced, so that a
-    batch split across replicas gets the unsplit batch's noise (train.py).
+    `shared_factors` (bool `[B, F]`) and `known_factor` (int `[B]`) are the
+    pairs' labels (see `disentanglement_ext.data.weak_pairs`); only `label`
+    uses them for aggregation, the true number of shared factors is logged.
+    `seeds` (int32 `[2, 4]`: aggregation, shared noise, noise of view 1,
+    noise of view 2) defaults to a draw from `self.rng`. `noise_rows =
+    (begin, global_batch)` says that this batch is rows `[begin, begin + B)`
+    of a global batch: the Gaussian noise is then drawn for the global batch
+    and sliced, so that a batch split across replicas gets the unsplit
+    batch's noise (train.py).
     """
     if seeds is None:
-      seeds = tf.cast(self.rng.make_seeds(3), tf.int32)
+      seeds = tf.cast(self.rng.make_seeds(4), tf.int32)
     mean1, log_var1 = self.encode(x1)
     mean2, log_var2 = self.encode(x2)
     agg = self.aggregator(mean1, log_var1, mean2, log_var2, step=step,
-                          shared_factors=shared_factors, seed=seeds[:, 0],
-                          training=training)
-
-    def sample(mean, log_var, seed):
-      if noise_rows is None:
-        noise = tf.random.stateless_normal(tf.shape(mean), seed=seed)
-      else:
-        begin, global_batch = noise_rows
-        noise = tf.random.stateless_normal(
-            [global_batch, self.num_latent], seed=seed)[
-                begin:begin + tf.shape(mean)[0]]
-      return mean + tf.exp(0.5 * log_var) * noise
-
-    z1 = sample(agg.mean1, agg.log_var1, seeds[:, 1])
-    z2 = sample(agg.mean2, agg.log_var2, seeds[:, 2])
+                          shared_factors=shared_factors,
+                          known_factor=known_factor, seed=seeds[:, 0])
+    z1, z2 = self.sample_latents(agg, seeds[:, 1:], noise_rows)
+    kl = tf.reduce_mean(latent_kl(agg, mean1, log_var1, mean2, log_var2,
+                                  self.objective))
     recon = tf.reduce_mean(bernoulli_loss(self.targets(x1), self.decode(z1)) +
                            bernoulli_loss(self.targets(x2), self.decode(z2)))
-    kl = tf.reduce_mean(gaussian_kl(agg.mean1, agg.log_var1) +
-                        gaussian_kl(agg.mean2, agg.log_var2))
     extra = tf.add_n(list(agg.losses.values())) if agg.losses else 0.
     loss = recon + self.beta * kl + extra
     terms = {"loss": loss, "reconstruction_loss": recon, "kl_loss": kl,
-             "elbo": -(recon + kl + (agg.metrics["partition_kl"]
-                                     if "partition_kl" in agg.metrics else 0.))}
+             "elbo": -(recon + kl + agg.metrics.get("partition_kl", 0.))}
     for key, value in agg.metrics.items():
       terms["aggregation/" + key] = value
     if shared_factors is not None:
@@ -218,17 +253,46 @@ class WeakVAE(tf.keras.Model):
       terms["aggregation/true_num_shared_factors"] = tf.reduce_mean(true_shared)
     return terms
 
-  def aggregate(self, x1, x2, shared_factors=None, step=None, seed=(0, 0)):
+  def sample_latents(self, agg, seeds, noise_rows=None):
+    """Reparameterized latents (z1, z2) `[B, d]` of both views.
+
+    `seeds`: int32 `[2, 3]` (shared noise, noise of view 1, of view 2). Under
+    the 'paper' objective the shared dims take ONE sample of z_s, the same
+    in both views; under 'dlib' each view draws its own noise everywhere.
+    """
+    batch = tf.shape(agg.mean1)[0]
+
+    def noise(seed):
+      if noise_rows is None:
+        return tf.random.stateless_normal(tf.shape(agg.mean1), seed=seed)
+      begin, global_batch = noise_rows
+      return tf.random.stateless_normal(
+          [global_batch, self.num_latent], seed=seed)[begin:begin + batch]
+
+    noise1, noise2 = noise(seeds[:, 1]), noise(seeds[:, 2])
+    if self.objective == "paper":
+      shared_noise = noise(seeds[:, 0])
+      noise1 = agg.mask * shared_noise + (1. - agg.mask) * noise1
+      noise2 = agg.mask * shared_noise + (1. - agg.mask) * noise2
+    return (agg.mean1 + tf.exp(0.5 * agg.log_var1) * noise1,
+            agg.mean2 + tf.exp(0.5 * agg.log_var2) * noise2)
+
+  def aggregate(self, x1, x2, shared_factors=None, known_factor=None,
+                step=None, seed=None):
     """Evaluation helper: (means, log_vars, aggregation) for a batch of pairs.
 
-    Uses the final temperature unless `step` is given, and a fixed seed.
+    With `seed=None` (the default) the aggregation is each method's
+    deterministic shared set (see `disentanglement_ext.aggregation`); with a
+    stateless `seed` `[2]`, one sample at the final temperature (or `step`).
     """
     if step is None:
       step = getattr(getattr(self.aggregator, "temperature_schedule", None),
                      "num_steps", 0)
     mean1, log_var1 = self.encode(x1)
     mean2, log_var2 = self.encode(x2)
-    agg = self.aggregator(mean1, log_var1, mean2, log_var2, step=step,
-                          shared_factors=shared_factors,
-                          seed=tf.constant(seed, tf.int32), training=False)
+    agg = self.aggregator(
+        mean1, log_var1, mean2, log_var2, step=step,
+        shared_factors=shared_factors, known_factor=known_factor,
+        seed=None if seed is None else tf.constant(seed, tf.int32),
+        deterministic=seed is None)
     return (mean1, mean2), (log_var1, log_var2), agg

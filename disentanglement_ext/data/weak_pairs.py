@@ -8,6 +8,11 @@ factors uniformly to share; resample every other factor to a DIFFERENT value
 gin: `weak_pairs.n_s` (the class `WeakPairSampler`). `n_s = -1` draws n_s per
 pair uniformly from {0, ..., num_factors - 1}, so no pair is a copy (as dlib's
 `k = -1` draws the number of changed factors).
+
+Every pair also carries the weak label that LabelVAE is given: the index of
+ONE changed factor, uniform among the factors that changed (dlib's
+`simple_dynamics(..., return_index=True)` labels a pair with the index of a
+resampled factor the same way), or -1 when no factor changed.
 """
 import atexit
 import collections
@@ -23,12 +28,15 @@ from disentanglement_ext import compat  # noqa: F401  pylint: disable=unused-imp
 RANDOM_N_S = -1
 
 WeakPairs = collections.namedtuple(
-    "WeakPairs", ["x1", "x2", "shared_mask", "factors1", "factors2"])
+    "WeakPairs",
+    ["x1", "x2", "shared_mask", "factors1", "factors2", "known_factor"])
 WeakPairs.__doc__ = """A batch of weak pairs.
 
 x1, x2: float32 `[batch] + observation_shape`.
 shared_mask: bool `[batch, num_factors]`, True where factors1 == factors2.
 factors1, factors2: int64 `[batch, num_factors]`.
+known_factor: int64 `[batch]`, the index of one changed factor (uniform among
+  the changed ones), -1 if none changed: LabelVAE's weak label.
 """
 
 
@@ -102,13 +110,34 @@ class WeakPairSampler(object):
                         (factors1 + offsets) % self._sizes)
     return factors1, factors2, shared_mask
 
+  @staticmethod
+  def sample_known_factor(shared_mask, random_state):
+    """Index of one changed factor per pair, uniform among them; -1 if none.
+
+    Args:
+      shared_mask: bool `[num, num_factors]`.
+      random_state: `np.random.RandomState`.
+
+    Returns:
+      int64 `[num]`.
+    """
+    changed = ~np.asarray(shared_mask, bool)
+    num_changed = changed.sum(axis=1)
+    # The k-th changed factor (k uniform in [0, num_changed)) of each row.
+    k = np.floor(random_state.random_sample(len(changed)) *
+                 num_changed).astype(np.int64)
+    position = np.cumsum(changed, axis=1) - 1
+    hit = changed & (position == k[:, None])
+    return np.where(num_changed > 0, hit.argmax(axis=1), -1).astype(np.int64)
+
   def sample(self, num, random_state):
     """Samples `num` pairs; returns `WeakPairs`."""
     factors1, factors2, shared_mask = self.sample_factors(num, random_state)
     observe = self.ground_truth_data.sample_observations_from_factors
     x1 = np.asarray(observe(factors1, random_state), np.float32)
     x2 = np.asarray(observe(factors2, random_state), np.float32)
-    return WeakPairs(x1, x2, shared_mask, factors1, factors2)
+    known_factor = self.sample_known_factor(shared_mask, random_state)
+    return WeakPairs(x1, x2, shared_mask, factors1, factors2, known_factor)
 
 
 def sample_weak_pairs(ground_truth_data, num, random_state, n_s=None):
@@ -205,9 +234,10 @@ def weak_pair_dataset(ground_truth_data, batch_size, seed, n_s=None,
     num_parallel_calls, prefetch: tf.data parallelism and buffer.
 
   Returns:
-    Dataset of `((x1, x2), shared_mask, (factors1, factors2))` with
-    x1, x2 float32 `[batch_size] + observation_shape`, shared_mask bool
-    `[batch_size, num_factors]`, factors int64 `[batch_size, num_factors]`.
+    Dataset of `((x1, x2), shared_mask, (factors1, factors2), known_factor)`
+    with x1, x2 float32 `[batch_size] + observation_shape`, shared_mask bool
+    `[batch_size, num_factors]`, factors int64 `[batch_size, num_factors]`,
+    known_factor int64 `[batch_size]` (see `WeakPairs`).
   """
   # Resolve gin (and validate n_s) now, in the caller's thread, not lazily in
   # tf.data's worker threads.
@@ -218,7 +248,7 @@ def weak_pair_dataset(ground_truth_data, batch_size, seed, n_s=None,
 
   def sample_batch(index):
     pairs = sampler.sample(batch_size, batch_random_state(seed, index))
-    return pairs.x1, pairs.x2, pairs.shared_mask, pairs.factors1, pairs.factors2
+    return tuple(pairs)
 
   def make_batch(index):
     return _SHUTDOWN_GUARD.call(sample_batch, index)
@@ -226,15 +256,16 @@ def weak_pair_dataset(ground_truth_data, batch_size, seed, n_s=None,
   _SHUTDOWN_GUARD.register()
 
   def tf_make_batch(index):
-    x1, x2, mask, f1, f2 = tf.numpy_function(
+    x1, x2, mask, f1, f2, known = tf.numpy_function(
         make_batch, [index],
-        [tf.float32, tf.float32, tf.bool, tf.int64, tf.int64])
+        [tf.float32, tf.float32, tf.bool, tf.int64, tf.int64, tf.int64])
     x1.set_shape(obs_shape)
     x2.set_shape(obs_shape)
     mask.set_shape(factor_shape)
     f1.set_shape(factor_shape)
     f2.set_shape(factor_shape)
-    return (x1, x2), mask, (f1, f2)
+    known.set_shape([batch_size])
+    return (x1, x2), mask, (f1, f2), known
 
   stop = None if num_batches is None else start_index + num_batches
   indices = tf.data.Dataset.range(start_index, stop if stop is not None

@@ -10,6 +10,7 @@ import time
 
 import pytest
 
+from disentanglement_ext import evaluate
 from disentanglement_ext import table1
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
@@ -34,9 +35,10 @@ def _fake_finished(run, S, I, mse, num_shared=1.0, evaluated=True,  # pylint: di
   with open(path, "w") as f:
     f.write("dataset.name = 'synthetic_mpi3d'\n")
   if evaluated:
-    _write_json(os.path.join(run.model_dir, table1.EVAL_RESULTS),
-                {"S": S, "I": I, "num_shared_dims_mse": mse,
-                 "num_shared_dims_mean": num_shared})
+    for path in (table1.EVAL_RESULTS, table1.VALIDATION_RESULTS):
+      _write_json(os.path.join(run.model_dir, path),
+                  {"S": S, "I": I, "num_shared_dims_mse": mse,
+                   "num_shared_dims_mean": num_shared})
 
 
 @pytest.mark.parametrize("preset,counts", [
@@ -60,6 +62,11 @@ def test_enumeration(tmp_path, preset, counts):
     assert (settings["num_latent"], settings["beta"],
             settings["gamma"]) == (10, 1.0, 0.25)
     assert settings["seeds"] == [0, 1, 2, 3, 4]
+    # The preset named after the paper trains on the real mpi3d_toy.
+    assert settings["dataset"] == "mpi3d_toy"
+  else:
+    assert settings["dataset"] == "synthetic_mpi3d"
+  assert settings["objective"] == "paper"
 
 
 def test_run_commands_use_the_gin_files(tmp_path):
@@ -72,8 +79,11 @@ def test_run_commands_use_the_gin_files(tmp_path):
       "base.gin", run.method + ".gin", "ns{}.gin".format(run.n_s),
       "quick.gin"]
   assert "train_weak.random_seed = {}".format(run.seed) in train
-  assert commands["evaluate"][commands["evaluate"].index("--num_train") + 1] \
-      == str(settings["eval_num_train"])
+  evaluate = commands["evaluate"]
+  assert evaluate[evaluate.index("--min_pairs_per_factor") + 1] == str(
+      settings["eval_min_pairs"]) == "1000"
+  assert "--split" not in evaluate
+  assert commands["validate"] == evaluate + ["--split", "validation"]
   assert commands["dci"][-2].endswith("dci_quick.gin")
 
 
@@ -196,8 +206,7 @@ train_weak.num_parallel_calls = 1
 TABLE1_METHODS = ['adaptive', 'drpm']
 TABLE1_N_S = [3]
 TABLE1_SEEDS = [0]
-TABLE1_EVAL_NUM_TRAIN = 160
-TABLE1_EVAL_NUM_TEST = 120
+TABLE1_EVAL_MIN_PAIRS_PER_FACTOR = 40
 """
 
 
@@ -225,7 +234,13 @@ def test_mini_sweep_end_to_end_with_two_jobs(tmp_path):
     assert table1.is_finished(run_dir), name
     with open(os.path.join(run_dir, table1.EVAL_RESULTS)) as f:
       result = json.load(f)
-    assert result["n_s"] == 3 and result["num_test"] == 120
+    assert result["n_s"] == 3 and result["split"] == "test"
+    # Sized so that each factor's S / I classifier sees ~40 pairs.
+    assert result["num_train"] == evaluate.pairs_needed(40, 7, 3) == 108
+    assert result["num_test"] == evaluate.pairs_needed(20, 7, 3)
+    assert result["S_fit_pairs_min"] >= 30 and result["I_fit_pairs_min"] >= 30
+    with open(os.path.join(run_dir, table1.VALIDATION_RESULTS)) as f:
+      assert json.load(f)["split"] == "validation"
     with open(os.path.join(run_dir, table1.TRAIN_RESULTS)) as f:
       assert json.load(f)["global_step"] == 6
   with open(os.path.join(out, "table1_mini.md")) as f:
@@ -280,3 +295,25 @@ def test_ablation_report_of_fake_variants(tmp_path, monkeypatch):
   text = table1.variants_markdown([("none", (), [])], settings, "CMD")
   assert "| none | - | 0 | - | - | - | - |" in text.splitlines()
   assert any("1000 training steps" in l and "seeds 0, 1" in l for l in lines)
+
+
+def test_paper_preset_needs_the_real_mpi3d_toy(tmp_path, monkeypatch):
+  from disentanglement_ext import train  # pylint: disable=g-import-not-at-top
+  import gin  # pylint: disable=g-import-not-at-top
+  monkeypatch.setenv("DISENTANGLEMENT_LIB_DATA", str(tmp_path / "data"))
+  settings = table1.load_settings("paper")
+  run = table1.enumerate_runs(settings, str(tmp_path / "out"))[0]
+  argv = table1.run_commands(run, settings)["train"]
+  configs = [argv[i + 1] for i, a in enumerate(argv) if a == "--gin_config"]
+  bindings = [argv[i + 1] for i, a in enumerate(argv) if a == "--gin_bindings"]
+  gin.clear_config()
+  try:
+    with pytest.raises(FileNotFoundError) as error:
+      train.train_with_gin(run.model_dir, False, configs, bindings)
+  finally:
+    gin.clear_config()
+  message = str(error.value)
+  assert "mpi3d_toy.npz" in message and "DISENTANGLEMENT_LIB_DATA" in message
+  assert str(tmp_path / "data") in message
+  # Nothing was trained or written for the run.
+  assert not os.path.exists(os.path.join(run.model_dir, "checkpoints"))

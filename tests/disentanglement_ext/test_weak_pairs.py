@@ -2,6 +2,7 @@
 import gin
 import numpy as np
 import pytest
+from scipy import stats
 
 from disentanglement_ext.data import synthetic_mpi3d
 from disentanglement_ext.data import weak_pairs
@@ -92,15 +93,16 @@ def test_tf_dataset_is_deterministic_and_resumable(data):
   def take(start, num):
     dataset = weak_pairs.weak_pair_dataset(data, 4, seed=11, n_s=5,
                                            start_index=start, num_batches=num)
-    return [[np.asarray(t) for t in (x1, x2, mask, f1, f2)]
-            for (x1, x2), mask, (f1, f2) in dataset]
+    return [[np.asarray(t) for t in (x1, x2, mask, f1, f2, known)]
+            for (x1, x2), mask, (f1, f2), known in dataset]
 
   first = take(0, 3)
   again = take(0, 3)
   resumed = take(2, 1)
   assert len(first) == 3
-  x1, x2, mask, f1, f2 = first[0]
+  x1, x2, mask, f1, f2, known = first[0]
   assert x1.shape == x2.shape == (4, 64, 64, 3) and x1.dtype == np.float32
+  assert known.shape == (4,) and np.all(~mask[np.arange(4), known])
   assert mask.shape == (4, 7) and mask.dtype == bool
   assert np.all(mask.sum(axis=1) == 5)
   np.testing.assert_array_equal(mask, f1 == f2)
@@ -111,3 +113,32 @@ def test_tf_dataset_is_deterministic_and_resumable(data):
     np.testing.assert_array_equal(x, y)
   # Different batches differ.
   assert not np.array_equal(first[0][3], first[1][3])
+
+
+@pytest.mark.parametrize("n_s", [0, 3, 5])
+def test_known_factor_is_a_uniform_changed_factor(data, n_s):
+  sampler = weak_pairs.WeakPairSampler(data, n_s=n_s)
+  _, _, mask = sampler.sample_factors(7000, np.random.RandomState(n_s))
+  known = sampler.sample_known_factor(mask, np.random.RandomState(100 + n_s))
+  rows = np.arange(len(mask))
+  assert np.all(~mask[rows, known])  # always a changed factor
+  # Uniform among the changed ones: each factor is the label of a pair in
+  # which it changed with probability 1 / (7 - n_s). Chi-square over the
+  # factors, with expected counts from the changed masks themselves.
+  expected = (~mask / (~mask).sum(1, keepdims=True)).sum(0)
+  observed = np.bincount(known, minlength=7)
+  assert stats.chisquare(observed, expected).pvalue > 1e-3
+  # A biased choice (the first changed factor) is rejected.
+  first = (~mask).argmax(1)
+  assert stats.chisquare(np.bincount(first, minlength=7),
+                         expected).pvalue < 1e-6
+
+
+def test_known_factor_is_minus_one_without_changed_factors(data):
+  pairs = weak_pairs.sample_weak_pairs(data, 5, np.random.RandomState(0),
+                                       n_s=7)
+  np.testing.assert_array_equal(pairs.known_factor, -1)
+  pairs = weak_pairs.sample_weak_pairs(data, 5, np.random.RandomState(0),
+                                       n_s=6)
+  changed = (~pairs.shared_mask).argmax(1)
+  np.testing.assert_array_equal(pairs.known_factor, changed)
