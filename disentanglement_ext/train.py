@@ -60,6 +60,7 @@ from disentanglement_ext import compat  # noqa: F401  pylint: disable=unused-imp
 from disentanglement_ext import aggregation  # noqa: F401  (gin registration)
 from disentanglement_ext import data as data_lib
 from disentanglement_ext import weak_vae
+from disentanglement_ext.data import image_cache
 from disentanglement_ext.data import weak_pairs
 from disentanglement_lib.utils import results
 
@@ -158,7 +159,8 @@ def _log(message):
 def train(model_dir, overwrite=False, training_steps=300000, batch_size=64,
           random_seed=0, learning_rate=1e-4, checkpoint_every=1000,
           log_every=100, max_checkpoints_to_keep=3, export=True,
-          num_parallel_calls=2, strategy="default", devices=None):
+          num_parallel_calls=2, strategy="default", devices=None,
+          data_cache_dir=None):
   """Trains (or resumes) a weakly-supervised VAE in `model_dir`.
 
   Args:
@@ -173,6 +175,10 @@ def train(model_dir, overwrite=False, training_steps=300000, batch_size=64,
     max_checkpoints_to_keep: CheckpointManager's max_to_keep.
     export: export the TF-Hub modules when training is done.
     num_parallel_calls: parallel batch renderers of the data pipeline.
+    data_cache_dir: where a procedural dataset's images at the model's
+      resolution are cached on disk (`disentanglement_ext.data.image_cache`;
+      None: render every batch). Models reading 32x32 images are fed the
+      pooled images either way.
     strategy: 'default', 'mirrored' or 'multi_worker' (module doc).
     devices: devices of the 'mirrored' strategy (None: TF's default).
 
@@ -220,6 +226,13 @@ def train(model_dir, overwrite=False, training_steps=300000, batch_size=64,
     optimizer = make_optimizer(learning_rate)
     optimizer.build(model.trainable_variables)
     checkpoint = make_checkpoint(model, optimizer)
+  # The pairs at the resolution the model reads (pooled once, in the data
+  # pipeline, instead of inside every training step).
+  feed = dict(
+      observe=image_cache.reduced_observations(
+          dataset, model.input_size, data_cache_dir,
+          name=gin.query_parameter("dataset.name")),
+      observation_shape=model.reconstruction_shape)
   chief_checkpoints = os.path.join(model_dir, CHECKPOINT_SUBDIR)
   manager = tf.train.CheckpointManager(
       checkpoint, chief_checkpoints if is_chief else
@@ -282,7 +295,7 @@ def train(model_dir, overwrite=False, training_steps=300000, batch_size=64,
     pipeline = weak_pairs.weak_pair_dataset(
         dataset, batch_size, seed=random_seed, n_s=sampler.n_s,
         start_index=start, num_batches=training_steps - start,
-        num_parallel_calls=num_parallel_calls)
+        num_parallel_calls=num_parallel_calls, **feed)
     last_time, last_step = time.time(), start
     step = start
     for (x1, x2), shared, _, known in pipeline:
@@ -322,7 +335,7 @@ def train(model_dir, overwrite=False, training_steps=300000, batch_size=64,
     # Resumed at the end: evaluate the loss on batch `training_steps - 1`.
     (x1, x2), shared, _, known = next(iter(weak_pairs.weak_pair_dataset(
         dataset, batch_size, seed=random_seed, n_s=sampler.n_s,
-        start_index=max(training_steps - 1, 0), num_batches=1)))
+        start_index=max(training_steps - 1, 0), num_batches=1, **feed)))
     terms = model.compute_losses(x1, x2, shared,
                                  tf.constant(training_steps, tf.int64),
                                  known_factor=known)

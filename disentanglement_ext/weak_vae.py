@@ -10,11 +10,14 @@ Architectures (`weak_vae.architecture`):
       [dlib's e3/e4 use kernel_size=2, not 4; we follow dlib's code];
     decoder: dense 256 ReLU, dense 1024 ReLU, reshape 4x4x64, deconv 64 k4 s2
       ReLU, deconv 32 k4 s2 ReLU, deconv 32 k4 s2 ReLU, deconv C k4 s2 (logits).
-- 'conv32': NOT dlib's architecture; a reduced variant for fast CPU runs. The
-  64x64 images are 2x2 average-pooled to 32x32 inside the model (so the model,
-  its Hub export and dlib's evaluation still take 64x64 images); the encoder is
-  dlib's (four stride-2 convs reach 2x2x64); the decoder drops one 32-channel
-  deconv (4 -> 8 -> 16 -> 32) and reconstructs the pooled 32x32 image.
+- 'conv32': NOT dlib's architecture; a reduced variant for fast CPU runs. It
+  reads 32x32 images: 64x64 images are 2x2 average-pooled to 32x32 inside the
+  model (so the model, its Hub export and dlib's evaluation still take 64x64
+  images), while training may feed the 32x32 images directly (the weak-pair
+  pipeline downsamples, or reads them from a cache, see
+  `disentanglement_ext.data.image_cache`); the encoder is dlib's (four
+  stride-2 convs reach 2x2x64); the decoder drops one 32-channel deconv
+  (4 -> 8 -> 16 -> 32) and reconstructs the 32x32 image.
 
 Objective (`weak_vae.objective`), per batch, mean over pairs, dlib's
 Bernoulli reconstruction loss (per-image sum of sigmoid cross-entropy):
@@ -162,8 +165,6 @@ class WeakVAE(tf.keras.Model):
     self.objective = objective
     channels = self.observation_shape[2]
     layers = []
-    if architecture == "conv32":
-      layers.append(tf.keras.layers.AveragePooling2D(2, name="downsample"))
     for kind, name, size, kernel in encoder_layer_specs(architecture):
       if kind == "conv":
         layers.append(_conv(size, kernel, name))
@@ -194,24 +195,34 @@ class WeakVAE(tf.keras.Model):
     self.decoder(mean)
 
   @property
+  def input_size(self):
+    """Side of the images the networks read (the decoder reconstructs)."""
+    return 32 if self.architecture == "conv32" else 64
+
+  @property
   def reconstruction_shape(self):
-    size = 32 if self.architecture == "conv32" else 64
-    return (size, size, self.observation_shape[2])
+    return (self.input_size, self.input_size, self.observation_shape[2])
+
+  def targets(self, images):
+    """`images` (64x64 or `input_size`) at the resolution the model reads.
+
+    Average pooling, so feeding `downsample(images)` computed elsewhere gives
+    the same result.
+    """
+    factor = int(images.shape[1]) // self.input_size
+    if factor == 1:
+      return images
+    return tf.nn.avg_pool2d(images, factor, factor, "VALID")
 
   def encode(self, images):
-    """images [B, 64, 64, C] in [0, 1] -> (mean, log_var) [B, d]."""
-    h = self.encoder_trunk(images)
+    """images [B, S, S, C] in [0, 1], S = 64 or `input_size` -> (mean,
+    log_var) [B, d]."""
+    h = self.encoder_trunk(self.targets(images))
     return self.means_layer(h), self.log_var_layer(h)
 
   def decode(self, z):
     """Latents [B, d] -> logits [B] + reconstruction_shape."""
     return self.decoder(z)
-
-  def targets(self, images):
-    """The images the decoder reconstructs (pooled for 'conv32')."""
-    if self.architecture == "conv32":
-      return tf.nn.avg_pool2d(images, 2, 2, "VALID")
-    return images
 
   def call(self, images):
     return self.encode(images)[0]

@@ -27,6 +27,8 @@ Rendering is a pure, vectorized numpy function of the factors (no noise, no
 per-image Python loop): `render(factors)` maps int `[B, 7]` to float32
 `[B, 64, 64, 3]` in [0, 1].
 """
+import hashlib
+
 import numpy as np
 
 from disentanglement_ext import compat  # noqa: F401  pylint: disable=unused-import
@@ -221,3 +223,8 @@ class SyntheticMPI3D(_factor_grid.FactorGridData):
     """Renders float32 `[num, 64, 64, 3]`; `random_state` is unused."""
     del random_state  # Deterministic renderer.
     return render(factors)
+
+  def cache_fingerprint(self):
+    """Changes whenever the renderer may render differently (image caches)."""
+    with open(__file__.replace(".pyc", ".py"), "rb") as f:
+      return hashlib.sha256(f.read()).hexdigest()

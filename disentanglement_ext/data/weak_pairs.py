@@ -130,10 +130,16 @@ class WeakPairSampler(object):
     hit = changed & (position == k[:, None])
     return np.where(num_changed > 0, hit.argmax(axis=1), -1).astype(np.int64)
 
-  def sample(self, num, random_state):
-    """Samples `num` pairs; returns `WeakPairs`."""
+  def sample(self, num, random_state, observe=None):
+    """Samples `num` pairs; returns `WeakPairs`.
+
+    `observe(factors, random_state)` renders the observations (default: the
+    dataset's `sample_observations_from_factors`; e.g. a reduced resolution
+    from `disentanglement_ext.data.image_cache`).
+    """
     factors1, factors2, shared_mask = self.sample_factors(num, random_state)
-    observe = self.ground_truth_data.sample_observations_from_factors
+    if observe is None:
+      observe = self.ground_truth_data.sample_observations_from_factors
     x1 = np.asarray(observe(factors1, random_state), np.float32)
     x2 = np.asarray(observe(factors2, random_state), np.float32)
     known_factor = self.sample_known_factor(shared_mask, random_state)
@@ -216,7 +222,8 @@ def batch_random_state(seed, index):
 def weak_pair_dataset(ground_truth_data, batch_size, seed, n_s=None,
                       start_index=0, num_batches=None,
                       num_parallel_calls=tf.data.AUTOTUNE,
-                      prefetch=tf.data.AUTOTUNE):
+                      prefetch=tf.data.AUTOTUNE, observe=None,
+                      observation_shape=None):
   """A `tf.data.Dataset` of weak-pair batches.
 
   Element i (counting from `start_index`) is a deterministic function of
@@ -232,6 +239,9 @@ def weak_pair_dataset(ground_truth_data, batch_size, seed, n_s=None,
     start_index: index of the first batch.
     num_batches: number of batches; None repeats forever.
     num_parallel_calls, prefetch: tf.data parallelism and buffer.
+    observe: renders observations (see `WeakPairSampler.sample`).
+    observation_shape: the shape `observe` returns per image (default: the
+      dataset's).
 
   Returns:
     Dataset of `((x1, x2), shared_mask, (factors1, factors2), known_factor)`
@@ -243,11 +253,13 @@ def weak_pair_dataset(ground_truth_data, batch_size, seed, n_s=None,
   # tf.data's worker threads.
   sampler = (WeakPairSampler(ground_truth_data) if n_s is None else
              WeakPairSampler(ground_truth_data, n_s=n_s))
-  obs_shape = [batch_size] + list(ground_truth_data.observation_shape)
+  obs_shape = [batch_size] + list(observation_shape or
+                                  ground_truth_data.observation_shape)
   factor_shape = [batch_size, sampler.num_factors]
 
   def sample_batch(index):
-    pairs = sampler.sample(batch_size, batch_random_state(seed, index))
+    pairs = sampler.sample(batch_size, batch_random_state(seed, index),
+                           observe)
     return tuple(pairs)
 
   def make_batch(index):
