@@ -32,6 +32,7 @@ setuptools.setup(
             "drpm-evaluate-weak=scripts.evaluate_weak:main",
             "drpm-visualize-dataset=scripts.visualize_dataset:main",
             "drpm-reproduce-table1=scripts.reproduce_table1:main",
+            "drpm-table1-variants=scripts.table1_variants:main",
         ],
     },
 )

@@ -209,11 +209,11 @@ def run_commands(run, settings, dci=False, extra_bindings=()):
 
 
 def job_command(run, preset, output_dir, dci=False, extra_bindings=(),
-                threads=None):
+                threads=None, sweep_flags=""):
   """The one-line shell command of a run for --emit-jobs."""
   argv = _module_command("scripts.reproduce_table1") + [
       "--preset", preset, "--output_dir", os.path.abspath(output_dir),
-      "--run", run.name]
+      "--run", run.name] + shlex.split(sweep_flags)
   if dci:
     argv.append("--dci")
   for binding in extra_bindings:
@@ -522,6 +522,71 @@ def scale_lines(settings, records, methods=None):
       "- " + evaluation_note(settings, records)]
 
 
+SHARED_DIMS_SCALARS = ("aggregation/num_shared_dims_mode",
+                       "aggregation/num_shared_dims")
+
+
+def read_shared_dims_curve(model_dir):
+  """[(step, estimated shared dims)] of a run, from its TensorBoard scalars.
+
+  The deterministic estimate (`num_shared_dims_mode`, hg / drpm) where it was
+  logged, else `num_shared_dims` (label and adaptive are deterministic).
+  Returns [] when the run has no events.
+  """
+  import glob  # pylint: disable=g-import-not-at-top
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  curves = {tag: {} for tag in SHARED_DIMS_SCALARS}
+  for path in sorted(glob.glob(os.path.join(model_dir, "tensorboard",
+                                            "events.out.tfevents.*"))):
+    try:
+      for event in tf.compat.v1.train.summary_iterator(path):
+        for value in event.summary.value:
+          if value.tag in curves:
+            curves[value.tag][int(event.step)] = float(
+                tf.make_ndarray(value.tensor))
+    except tf.errors.DataLossError:
+      pass  # A truncated last record (the run was killed while writing).
+  for tag in SHARED_DIMS_SCALARS:
+    if curves[tag]:
+      return sorted(curves[tag].items())
+  return []
+
+
+def plot_shared_dims_curves(path, runs, methods, n_s_values, title):
+  """Estimated shared dims vs training step, one panel per n_s (mean over
+  seeds, band = min..max over seeds), a line per method; dashed: true n_s."""
+  import matplotlib  # pylint: disable=g-import-not-at-top
+  matplotlib.use("Agg")
+  from matplotlib import pyplot as plt  # pylint: disable=g-import-not-at-top
+  import numpy as np  # pylint: disable=g-import-not-at-top
+  fig, axes = plt.subplots(1, len(n_s_values),
+                           figsize=(4 * len(n_s_values), 3.4), sharey=True,
+                           squeeze=False)
+  for ax, n_s in zip(axes[0], n_s_values):
+    for method in methods:
+      curves = [dict(read_shared_dims_curve(r.model_dir)) for r in runs
+                if r.method == method and r.n_s == n_s]
+      curves = [c for c in curves if c]
+      if not curves:
+        continue
+      steps = sorted(set.intersection(*(set(c) for c in curves)))
+      values = np.array([[c[s] for s in steps] for c in curves])
+      line, = ax.plot(steps, values.mean(0), label="{} ({} seeds)".format(
+          METHOD_LABELS.get(method, method), len(curves)))
+      ax.fill_between(steps, values.min(0), values.max(0), alpha=0.15,
+                      color=line.get_color())
+    ax.axhline(n_s, color="black", linestyle="--", linewidth=1)
+    ax.set_title("n_s = {}".format(n_s))
+    ax.set_xlabel("training step")
+    ax.grid(alpha=0.3)
+  axes[0][0].set_ylabel("estimated shared dims")
+  axes[0][-1].legend(fontsize="small")
+  fig.suptitle(title)
+  fig.tight_layout()
+  fig.savefig(path, dpi=100)
+  plt.close(fig)
+
+
 def variants_markdown(rows, settings, command, split="validation"):
   """Markdown table comparing variants of one preset (e.g. ablations).
 
@@ -589,6 +654,12 @@ def write_report(output_dir, settings, runs, command, statuses=None):
   plot_figure5(os.path.join(output_dir, "figure5_{}.png".format(preset)),
                table, all_methods, all_n_s,
                "Figure 5 ({}): n_s estimate".format(preset))
+  curve_n_s = [k for k in n_s_values if k > 0]
+  if curve_n_s:
+    plot_shared_dims_curves(
+        os.path.join(output_dir, "shared_dims_{}.png".format(preset)), runs,
+        all_methods, curve_n_s,
+        "Estimated shared dims during training ({})".format(preset))
   lines = ["# Table 1: preset `{}`".format(preset), ""]
   lines += scale_lines(settings, records, methods)
   lines += [
@@ -623,8 +694,10 @@ def write_report(output_dir, settings, runs, command, statuses=None):
   if failed:
     lines += ["", "Failed runs (see `<run>/{}`): {}.".format(
         LOG_FILE, ", ".join("{} ({})".format(n, s) for n, s, _ in failed))]
-  lines += ["", "Plots: `table1_{p}.png`, `figure5_{p}.png`.".format(
-      p=preset), ""]
+  lines += ["", "Plots: `table1_{p}.png`, `figure5_{p}.png`{c}.".format(
+      p=preset, c=", `shared_dims_{}.png` (estimated shared dims against the "
+      "training step, from the runs' TensorBoard scalars)".format(preset)
+      if curve_n_s else ""), ""]
   text = "\n".join(lines)
   with open(base + ".md.tmp", "w") as f:
     f.write(text)
@@ -660,13 +733,46 @@ def parse_args(argv):
   parser.add_argument("--report_dir", default=None,
                       help="write the table, CSV and plots here instead of "
                       "--output_dir (e.g. docs/results)")
+  parser.add_argument("--methods", nargs="+", default=None,
+                      help="override the preset's TABLE1_METHODS")
+  parser.add_argument("--n_s", nargs="+", type=int, default=None,
+                      help="override the preset's TABLE1_N_S")
+  parser.add_argument("--seeds", nargs="+", type=int, default=None,
+                      help="override the preset's TABLE1_SEEDS")
   parser.add_argument("--config_dir", default=CONFIG_DIR)
   return parser.parse_args(argv)
 
 
+def override_sweep(settings, methods=None, n_s_values=None, seeds=None):
+  """`settings` with the sweep (methods, n_s, seeds) replaced where given."""
+  settings = dict(settings)
+  if methods is not None:
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown:
+      raise ValueError("--methods: unknown {}; valid: {}.".format(
+          unknown, ", ".join(METHODS)))
+    settings["methods"] = list(methods)
+  if n_s_values is not None:
+    settings["n_s_values"] = [int(k) for k in n_s_values]
+  if seeds is not None:
+    settings["seeds"] = [int(s) for s in seeds]
+  return settings
+
+
+def _sweep_flags(args):
+  """The command-line flags that changed the preset's sweep."""
+  flags = ""
+  for name, values in (("methods", args.methods), ("n_s", args.n_s),
+                       ("seeds", args.seeds)):
+    if values is not None:
+      flags += " --{} {}".format(name, " ".join(str(v) for v in values))
+  return flags
+
+
 def main(argv=None):
   args = parse_args(sys.argv[1:] if argv is None else argv)
-  settings = load_settings(args.preset, args.config_dir)
+  settings = override_sweep(load_settings(args.preset, args.config_dir),
+                            args.methods, args.n_s, args.seeds)
   runs = enumerate_runs(settings, args.output_dir)
   if args.run is not None:
     selected = [r for r in runs if r.name == args.run]
@@ -685,7 +791,8 @@ def main(argv=None):
     with open(args.emit_jobs, "w") as f:
       for run in pending:
         f.write(job_command(run, preset, args.output_dir, args.dci,
-                            args.gin_bindings, args.threads) + "\n")
+                            args.gin_bindings, args.threads,
+                            _sweep_flags(args)) + "\n")
     print("Wrote {} command(s) ({} of {} runs already finished) to {}. After "
           "they ran: drpm-reproduce-table1 --preset {} --output_dir {} "
           "--aggregate_only".format(len(pending), len(runs) - len(pending),
@@ -698,8 +805,8 @@ def main(argv=None):
     statuses = run_sweep(runs, settings, args.jobs, args.threads, args.dci,
                          args.gin_bindings,
                          log=lambda m: print(m, flush=True))
-  command = "drpm-reproduce-table1 --preset {} --output_dir {}{}{}".format(
-      args.preset, args.output_dir,
+  command = "drpm-reproduce-table1 --preset {} --output_dir {}{}{}{}".format(
+      args.preset, args.output_dir, _sweep_flags(args),
       " --jobs {}".format(args.jobs) if args.jobs != 1 else "",
       " --dci" if args.dci else "")
   for binding in args.gin_bindings:

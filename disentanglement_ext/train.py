@@ -160,7 +160,7 @@ def train(model_dir, overwrite=False, training_steps=300000, batch_size=64,
           random_seed=0, learning_rate=1e-4, checkpoint_every=1000,
           log_every=100, max_checkpoints_to_keep=3, export=True,
           num_parallel_calls=2, strategy="default", devices=None,
-          data_cache_dir=None):
+          data_cache_dir=None, jit_compile=False):
   """Trains (or resumes) a weakly-supervised VAE in `model_dir`.
 
   Args:
@@ -179,6 +179,8 @@ def train(model_dir, overwrite=False, training_steps=300000, batch_size=64,
       resolution are cached on disk (`disentanglement_ext.data.image_cache`;
       None: render every batch). Models reading 32x32 images are fed the
       pooled images either way.
+    jit_compile: compile the training step with XLA (measured slower on CPU,
+      see docs/benchmarks_weak.md).
     strategy: 'default', 'mirrored' or 'multi_worker' (module doc).
     devices: devices of the 'mirrored' strategy (None: TF's default).
 
@@ -246,7 +248,7 @@ def train(model_dir, overwrite=False, training_steps=300000, batch_size=64,
   start = int(checkpoint.step.numpy())
 
   if dist is None:
-    @tf.function
+    @tf.function(jit_compile=jit_compile)
     def train_step(x1, x2, shared, known, step):
       with tf.GradientTape() as tape:
         terms = model.compute_losses(x1, x2, shared, step, known_factor=known)
@@ -278,7 +280,7 @@ def train(model_dir, overwrite=False, training_steps=300000, batch_size=64,
                                 skip_gradients_aggregation=True)
       return terms
 
-    @tf.function
+    @tf.function(jit_compile=jit_compile)
     def train_step(x1, x2, shared, known, step):
       # Cross-replica context: the same seeds for every replica.
       seeds = tf.cast(model.rng.make_seeds(4), tf.int32)

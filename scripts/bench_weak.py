@@ -1,152 +1,173 @@
-"""Benchmark of the weakly-supervised training step and data pipeline.
+"""Throughput of weakly-supervised training, configurations side by side.
 
-    python -m scripts.bench_weak [--batch_size 64] [--steps 10]
-        [--architecture conv64] [--output docs/benchmarks_weak.md]
+    python -m scripts.bench_weak [--steps 400] [--log_every 50]
+        [--baseline_ref 797b004] [--output docs/benchmarks_weak.md]
 
-For each aggregation: mean wall time of one `tf.function` training step
-(forward + backward + Adam) on a fixed in-memory batch of weak pairs, after
-warm-up (tracing excluded). Data pipeline: batches/s of
-`weak_pair_dataset(synthetic_mpi3d)` at the same batch size (rendering both
-views, prefetch), with no model consuming it. Targets (issue 4): DRPM step at
-most 10% slower than AdaVAE; the pipeline faster than every step.
-Prints a markdown table; --output also writes it to a file.
+Each configuration trains the `quick` preset's `conv32` model (n_s = 3,
+batch 64, data included: the real `drpm-train-weak` loop with its tf.data
+pair pipeline) in `--jobs`-style concurrent processes, the way
+`drpm-reproduce-table1 --jobs 2` runs a sweep on 2 cores. Throughput is read
+from the trainers' own progress lines (steps/s over each `--log_every`
+interval, the first interval, with tracing, dropped; median over intervals),
+summed over the concurrent processes. The configurations run one after the
+other in a single invocation, round-robin over `--repeats`, so that a
+drifting machine load hits them alike; the load average is printed.
+
+The `before` configuration is the code at `--baseline_ref` (checked out into
+a temporary directory with `git archive`, run with it first on PYTHONPATH):
+64x64 images rendered every batch and pooled inside the model's step.
 """
+import argparse
 import os
 import platform
+import re
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
 import time
 
-from absl import app
-from absl import flags
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RATE = re.compile(r"step (\d+)/\d+ .*\(([0-9.]+) steps/s\)")
+CACHE_DIR = os.path.join("~", ".cache", "drpm_tf")
 
-FLAGS = flags.FLAGS
-flags.DEFINE_integer("batch_size", 64, "Pairs per step.")
-flags.DEFINE_integer("steps", 10, "Timed steps per aggregation.")
-flags.DEFINE_integer("warmup", 3, "Untimed steps (tracing) per aggregation.")
-flags.DEFINE_integer("repeats", 3, "Timing repeats (the median is reported).")
-flags.DEFINE_string("architecture", "conv64", "conv64 (dlib) or conv32.")
-flags.DEFINE_integer("pipeline_batches", 20, "Batches timed for the pipeline.")
-flags.DEFINE_integer("num_parallel_calls", 2, "Pipeline renderers.")
-flags.DEFINE_string("output", None, "Also write the markdown table here.")
-
-
-def _make_step(aggregation, pairs, batch_size):
-  """Returns a zero-argument callable running FLAGS.steps steps (traced)."""
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  import tensorflow as tf  # pylint: disable=g-import-not-at-top
-  from disentanglement_ext import weak_vae  # pylint: disable=g-import-not-at-top
-  tf.keras.utils.set_random_seed(0)
-  model = weak_vae.WeakVAE(aggregation=aggregation, num_steps=1000,
-                           architecture=FLAGS.architecture)
-  optimizer = tf.keras.optimizers.Adam(1e-4)
-  optimizer.build(model.trainable_variables)
-
-  @tf.function
-  def step_fn(x1, x2, shared, step):
-    with tf.GradientTape() as tape:
-      terms = model.compute_losses(x1, x2, shared, step)
-    grads = tape.gradient(terms["loss"], model.trainable_variables)
-    optimizer.apply_gradients(zip(grads, model.trainable_variables))
-    return terms["loss"]
-
-  x1 = tf.constant(pairs.x1[:batch_size])
-  x2 = tf.constant(pairs.x2[:batch_size])
-  shared = tf.constant(pairs.shared_mask[:batch_size])
-  for i in range(FLAGS.warmup):
-    step_fn(x1, x2, shared, tf.constant(i, tf.int64)).numpy()
-  del np
-
-  def run():
-    start = time.perf_counter()
-    for i in range(FLAGS.steps):
-      loss = step_fn(x1, x2, shared, tf.constant(i, tf.int64))
-    loss.numpy()
-    return (time.perf_counter() - start) / FLAGS.steps
-  return run
+# (label, code: 'baseline' | 'current', processes, threads each, bindings).
+CONFIGS = (
+    ("before: 64x64 rendered per batch, pooled in the model step",
+     "baseline", 2, 1, ()),
+    ("32x32 pooled in the pair pipeline", "current", 2, 1, ()),
+    ("+ image cache (train_weak.data_cache_dir)", "current", 2, 1,
+     ("train_weak.data_cache_dir = '{}'".format(CACHE_DIR),)),
+    ("+ image cache, XLA (train_weak.jit_compile)", "current", 2, 1,
+     ("train_weak.data_cache_dir = '{}'".format(CACHE_DIR),
+      "train_weak.jit_compile = True")),
+    ("+ image cache, 1 process x 2 threads", "current", 1, 2,
+     ("train_weak.data_cache_dir = '{}'".format(CACHE_DIR),)),
+)
 
 
-def _time_pipeline(dataset, batch_size):
-  from disentanglement_ext.data import weak_pairs  # pylint: disable=g-import-not-at-top
-  pipeline = weak_pairs.weak_pair_dataset(
-      dataset, batch_size, seed=0, n_s=3,
-      num_batches=FLAGS.pipeline_batches + 2,
-      num_parallel_calls=FLAGS.num_parallel_calls)
-  iterator = iter(pipeline)
-  next(iterator)
-  next(iterator)  # Warm-up (graph building, first renders).
-  start = time.perf_counter()
-  count = 0
-  for _ in iterator:
-    count += 1
-  return (time.perf_counter() - start) / count
+def parse_args(argv):
+  parser = argparse.ArgumentParser(prog="bench_weak",
+                                   description=__doc__.splitlines()[0])
+  parser.add_argument("--steps", type=int, default=400)
+  parser.add_argument("--log_every", type=int, default=50)
+  parser.add_argument("--repeats", type=int, default=2)
+  parser.add_argument("--aggregations", nargs="+",
+                      default=["drpm", "adaptive"])
+  parser.add_argument("--baseline_ref", default="797b004")
+  parser.add_argument("--output", default=None)
+  return parser.parse_args(argv)
 
 
-def _main(unused_argv):
-  import numpy as np  # pylint: disable=g-import-not-at-top
-  from disentanglement_ext import aggregation  # pylint: disable=g-import-not-at-top
-  from disentanglement_ext import data  # pylint: disable=g-import-not-at-top
-  from disentanglement_ext.data import weak_pairs  # pylint: disable=g-import-not-at-top
-  load_before = os.getloadavg()
-  dataset = data.get_dataset("synthetic_mpi3d")
-  bs = FLAGS.batch_size
-  pairs = weak_pairs.WeakPairSampler(dataset, n_s=3).sample(
-      bs, np.random.RandomState(0))
-  runners = {name: _make_step(name, pairs, bs)
-             for name in aggregation.AGGREGATIONS}
-  # Round-robin repeats, so drifting load on a shared machine hits all alike.
-  samples = {name: [] for name in runners}
-  for _ in range(FLAGS.repeats):
-    for name, run in runners.items():
-      samples[name].append(run())
-  step_times = {name: float(np.median(t)) for name, t in samples.items()}
-  for name, t in step_times.items():
-    print("{}: {:.1f} ms/step".format(name, 1e3 * t), flush=True)
-  batch_time = _time_pipeline(dataset, bs)
-  load_after = os.getloadavg()
-  ada = step_times["adaptive"]
-  rows = ["| aggregation | step time (ms) | vs adaptive | pairs/s |",
-          "|---|---:|---:|---:|"]
-  for name, t in step_times.items():
-    rows.append("| {} | {:.1f} | {:+.1f}% | {:.0f} |".format(
-        name, 1e3 * t, 100. * (t / ada - 1.), bs / t))
-  rows.append("| data pipeline (synthetic_mpi3d, {} renderers) | {:.1f} per "
-              "batch | | {:.0f} |".format(FLAGS.num_parallel_calls,
-                                          1e3 * batch_time, bs / batch_time))
-  drpm_overhead = step_times["drpm"] / ada - 1.
-  fastest = min(step_times.values())
+def _train_command(code_dir, model_dir, aggregation, steps, log_every,
+                   bindings):
+  gin_dir = os.path.join(code_dir, "gin_configs", "table1")
+  argv = [sys.executable, "-m", "scripts.train_weak", "--model_dir",
+          model_dir, "--overwrite"]
+  for name in ("base", "ns3", "quick"):
+    argv += ["--gin_config", os.path.join(gin_dir, name + ".gin")]
+  for binding in ("weak_vae.aggregation = '{}'".format(aggregation),
+                  "train_weak.training_steps = {}".format(steps),
+                  "train_weak.log_every = {}".format(log_every),
+                  "train_weak.checkpoint_every = {}".format(10 * steps),
+                  "train_weak.export = False") + tuple(bindings):
+    argv += ["--gin_bindings", binding]
+  return argv
+
+
+def _env(code_dir, threads):
+  env = dict(os.environ)
+  env["PYTHONPATH"] = code_dir + os.pathsep + env.get("PYTHONPATH", "")
+  for key in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS",
+              "OMP_NUM_THREADS"):
+    env[key] = str(threads)
+  env["TF_CPP_MIN_LOG_LEVEL"] = "2"
+  return env
+
+
+def measure(config, code_dirs, aggregation, args, work_dir):
+  """Summed steps/s of the configuration's concurrent processes."""
+  label, code, processes, threads, bindings = config
+  code_dir = code_dirs[code]
+  procs = []
+  for index in range(processes):
+    model_dir = os.path.join(work_dir, "run{}".format(index))
+    procs.append(subprocess.Popen(
+        _train_command(code_dir, model_dir, aggregation, args.steps,
+                       args.log_every, bindings),
+        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        cwd=code_dir, env=_env(code_dir, threads)))
+  total = 0.
+  for proc in procs:
+    out, _ = proc.communicate()
+    if proc.returncode != 0:
+      raise RuntimeError("{} failed:\n{}".format(label, out[-3000:]))
+    rates = [float(m.group(2)) for m in RATE.finditer(out)][1:]
+    total += statistics.median(rates)
+  return total
+
+
+def main(argv=None):
+  args = parse_args(sys.argv[1:] if argv is None else argv)
+  work = tempfile.mkdtemp(prefix="bench_weak_")
+  try:
+    baseline = os.path.join(work, "baseline")
+    os.makedirs(baseline)
+    archive = subprocess.run(["git", "archive", args.baseline_ref],
+                             cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", baseline], input=archive.stdout,
+                   check=True)
+    code_dirs = {"baseline": baseline, "current": ROOT}
+    load_before = os.getloadavg()[0]
+    samples = {}
+    for _ in range(args.repeats):
+      for aggregation in args.aggregations:
+        for config in CONFIGS:
+          rate = measure(config, code_dirs, aggregation, args,
+                         os.path.join(work, "runs"))
+          samples.setdefault((config[0], aggregation), []).append(rate)
+          print("{} [{}]: {:.2f} steps/s".format(config[0], aggregation,
+                                                 rate), flush=True)
+    load_after = os.getloadavg()[0]
+  finally:
+    shutil.rmtree(work, ignore_errors=True)
+  rows = ["| configuration | processes x threads | aggregation | steps/s "
+          "(all processes) | ms per step and process | vs before |",
+          "|---|---|---|---:|---:|---:|"]
+  for aggregation in args.aggregations:
+    before = statistics.median(samples[CONFIGS[0][0], aggregation])
+    for label, _, processes, threads, _ in CONFIGS:
+      rate = statistics.median(samples[label, aggregation])
+      rows.append("| {} | {} x {} | {} | {:.2f} | {:.0f} | {:.2f}x |".format(
+          label, processes, threads, aggregation, rate,
+          1e3 * processes / rate, rate / before))
   lines = [
-      "# Weakly-supervised training benchmark",
+      "# Weakly-supervised training throughput",
       "",
-      "Batch {} pairs, architecture `{}`, `tf.function` steps (forward, "
-      "backward, Adam) on a fixed batch, median over {} round-robin "
-      "repeats of {} steps after {} warm-up steps. Machine: {} CPU(s) reported by os.cpu_count() ({}), "
-      "load average {:.2f} before / {:.2f} after (the machine is shared).".format(
-          bs, FLAGS.architecture, FLAGS.repeats, FLAGS.steps, FLAGS.warmup,
-          os.cpu_count(), platform.processor() or platform.machine(),
-          load_before[0], load_after[0]),
+      "The `quick` preset's `conv32` model, n_s = 3, batch 64 pairs, the real "
+      "training loop (data pipeline, forward, backward, Adam); {} steps per "
+      "process, steps/s from the trainers' progress lines every {} steps "
+      "(first interval dropped, median), median over {} round-robin "
+      "repeats, summed over the concurrent processes.".format(
+          args.steps, args.log_every, args.repeats),
+      "Machine: {} CPU(s) ({}, {}); load average {:.2f} before / {:.2f} "
+      "after.".format(os.cpu_count(), platform.processor() or
+                      platform.machine(), time.strftime("%Y-%m-%d"),
+                      load_before, load_after),
+      "", ] + rows + [
       "",
-  ] + rows + [
-      "",
-      "- DRPM vs AdaVAE step time: {:+.1f}% (target <= +10%): {}.".format(
-          100. * drpm_overhead, "met" if drpm_overhead <= 0.10 else "NOT met"),
-      "- Data pipeline {:.1f} ms/batch vs fastest step {:.1f} ms: {}.".format(
-          1e3 * batch_time, 1e3 * fastest,
-          "never the bottleneck" if batch_time < fastest else
-          "BOTTLENECK (the pipeline shares the same cores as training)"),
-      "",
-      "Command: `python -m scripts.bench_weak --batch_size {} --architecture "
-      "{}`.".format(bs, FLAGS.architecture),
-  ]
-  table = "\n".join(lines)
-  print(table)
-  if FLAGS.output:
-    os.makedirs(os.path.dirname(os.path.abspath(FLAGS.output)), exist_ok=True)
-    with open(FLAGS.output, "w") as f:
-      f.write(table + "\n")
-
-
-def main():
-  app.run(_main)
+      "Command: `python -m scripts.bench_weak --steps {} --log_every {} "
+      "--repeats {} --baseline_ref {}`.".format(
+          args.steps, args.log_every, args.repeats, args.baseline_ref),
+      ""]
+  text = "\n".join(lines)
+  print(text)
+  if args.output:
+    with open(args.output, "w") as f:
+      f.write(text)
+  return 0
 
 
 if __name__ == "__main__":
-  main()
+  sys.exit(main())

@@ -253,6 +253,7 @@ def test_mini_sweep_end_to_end_with_two_jobs(tmp_path):
     assert "±" in row[4] and "±" in row[5], row
     assert row[1] == "-" and row[2] == "-"
   assert os.path.exists(os.path.join(out, "figure5_mini.png"))
+  assert os.path.exists(os.path.join(out, "shared_dims_mini.png"))
   # Rerun: everything is skipped.
   again = subprocess.run(command, capture_output=True, text=True, cwd=ROOT,
                          timeout=120)
@@ -261,40 +262,46 @@ def test_mini_sweep_end_to_end_with_two_jobs(tmp_path):
   print("mini sweep: {:.1f} s".format(elapsed))
 
 
-def test_ablation_report_of_fake_variants(tmp_path, monkeypatch):
-  from scripts import table1_ablations  # pylint: disable=g-import-not-at-top
-  settings = table1.load_settings(table1_ablations.PRESET)
-  assert (settings["methods"], settings["n_s_values"]) == (["drpm"], [3])
+def test_variant_report_of_fake_runs_uses_the_validation_pairs(
+    tmp_path, monkeypatch):
+  from disentanglement_ext import table1_variants  # pylint: disable=g-import-not-at-top
   root = str(tmp_path / "runs")
-  # Every run of every variant finished (so nothing trains).
-  for index, (_, directory, _) in enumerate(table1_ablations.VARIANTS):
-    runs = table1.enumerate_runs(settings, os.path.join(root, directory))
-    assert [r.name for r in runs] == ["drpm_ns3_seed0", "drpm_ns3_seed1"]
-    _fake_finished(runs[0], 0.1 * index, 0.2, 1.0, num_shared=3.0)
-    _fake_finished(runs[1], 0.1 * index + 0.2, 0.4, 3.0, num_shared=5.0)
+  variants = table1_variants.STAGES["scores"]
+  settings = table1.load_settings("quick")
+  # Every run of every variant finished (so nothing trains): S = 0.1 * index
+  # on the validation pairs, something else on the test pairs.
+  for index, (_, directory, methods, _) in enumerate(variants):
+    runs = table1.enumerate_runs(
+        table1.override_sweep(settings, methods, table1_variants.N_S,
+                              table1_variants.SEEDS),
+        table1_variants.variant_output_dir(root, "quick", directory))
+    assert len(runs) == 6
+    for run in runs:
+      _fake_finished(run, 0.1 * index + 0.1 * run.seed, 0.2, 1.0,
+                     num_shared=float(run.n_s))
+      _write_json(os.path.join(run.model_dir, table1.EVAL_RESULTS),
+                  {"S": 9., "I": 9.})
   calls = []
   real_main = table1.main
   monkeypatch.setattr(table1, "main",
                       lambda argv: calls.append(argv) or real_main(argv))
-  report = str(tmp_path / "ablations.md")
-  assert table1_ablations.main(["--output_root", root, "--report", report]) == 0
-  assert len(calls) == len(table1_ablations.VARIANTS)
-  assert calls[2][-2:] == ["--gin_bindings", "weak_vae.gamma = 1.0"]
-  assert "--gin_bindings" not in calls[0]
+  report = str(tmp_path / "variants.md")
+  text = table1_variants.run_stage("quick", "scores", root, 2, report,
+                                   log=lambda m: None)
+  assert len(calls) == len(variants)
+  assert calls[0][calls[0].index("--methods") + 1] == "hg"
+  assert "weak_vae.objective = 'dlib'" in calls[1]
   with open(report) as f:
-    lines = f.read().splitlines()
-  rows = [l for l in lines if l.startswith("| ") and "variant" not in l]
-  assert len(rows) == len(table1_ablations.VARIANTS)
-  assert rows[0].endswith(
-      "| - | 2 | 0.100 ± 0.141 | 0.300 ± 0.141 | 2.00 ± 1.41 | 4.00 ± 1.41 |")
-  assert "| `weak_vae.gamma = 1.0` | 2 | 0.300 ± 0.141 |" in rows[2]
-  last = 0.1 * (len(rows) - 1) + 0.1  # mean S of the last variant
-  assert rows[-1].endswith("| 2 | {:.3f} ± 0.141 | 0.300 ± 0.141 | 2.00 ± 1.41 "
-                           "| 4.00 ± 1.41 |".format(last))
-  # A variant without finished runs shows '-'.
-  text = table1.variants_markdown([("none", (), [])], settings, "CMD")
-  assert "| none | - | 0 | - | - | - | - |" in text.splitlines()
-  assert any("1000 training steps" in l and "seeds 0, 1" in l for l in lines)
+    assert f.read() == text
+  rows = [l for l in text.splitlines() if l.startswith("| ")][1:]
+  assert len(rows) == len(variants)
+  # Seeds 0, 1 -> S = 0.1 i, 0.1 i + 0.1: mean 0.1 i + 0.05, std 0.071.
+  for index, row in enumerate(rows):
+    cells = row.split(" | ")
+    assert cells[1] == "{:.3f} ± 0.071".format(0.1 * index + 0.05), row
+    assert cells[3] == "1.00 ± 0.00"  # estimated shared dims at n_s = 1
+  assert "9.000" not in text  # never the test pairs
+  assert "VALIDATION" in text and "seeds 0, 1" in text
 
 
 def test_paper_preset_needs_the_real_mpi3d_toy(tmp_path, monkeypatch):
@@ -317,3 +324,34 @@ def test_paper_preset_needs_the_real_mpi3d_toy(tmp_path, monkeypatch):
   assert str(tmp_path / "data") in message
   # Nothing was trained or written for the run.
   assert not os.path.exists(os.path.join(run.model_dir, "checkpoints"))
+
+
+def test_shared_dims_curves_from_tensorboard_scalars(tmp_path):
+  import tensorflow as tf  # pylint: disable=g-import-not-at-top
+  settings = table1.load_settings("quick")
+  runs = [r for r in table1.enumerate_runs(settings, str(tmp_path))
+          if r.n_s == 3 and r.method in ("adaptive", "drpm")]
+  for index, run in enumerate(runs):
+    writer = tf.summary.create_file_writer(os.path.join(run.model_dir,
+                                                        "tensorboard"))
+    with writer.as_default():
+      for step in (100, 200, 300):
+        # drpm logs both scalars: the deterministic `_mode` one is read.
+        tf.summary.scalar("aggregation/num_shared_dims", 9., step=step)
+        if run.method == "drpm":
+          tf.summary.scalar("aggregation/num_shared_dims_mode",
+                            step / 100. + index, step=step)
+    writer.close()
+  drpm = [r for r in runs if r.method == "drpm"]
+  assert table1.read_shared_dims_curve(drpm[0].model_dir) == [
+      (100, 1. + runs.index(drpm[0])), (200, 2. + runs.index(drpm[0])),
+      (300, 3. + runs.index(drpm[0]))]
+  ada = [r for r in runs if r.method == "adaptive"][0]
+  assert table1.read_shared_dims_curve(ada.model_dir) == [
+      (100, 9.), (200, 9.), (300, 9.)]
+  assert table1.read_shared_dims_curve(str(tmp_path / "nothing")) == []
+  path = str(tmp_path / "curves.png")
+  table1.plot_shared_dims_curves(path, runs, ["adaptive", "drpm"], [1, 3],
+                                 "title")
+  with open(path, "rb") as f:
+    assert f.read(8) == PNG_MAGIC
