@@ -91,9 +91,9 @@ terms (already weighted; summed into the loss by the model) and diagnostics.
 import collections
 
 import gin
-import numpy as np
 import tensorflow as tf
 
+from drpm_tf import errors
 from drpm_tf.distributions import DifferentiableRandomPartition
 from drpm_tf.distributions import NoncentralMultivariateHypergeometric
 from drpm_tf.distributions import RelaxedNoncentralMultivariateHypergeometric
@@ -137,7 +137,7 @@ def average_posteriors(mean1, log_var1, mean2, log_var2, averaging="gvae"):
     log_var = -tf.math.log(precision1 + precision2)
     mean = (mean1 * precision1 + mean2 * precision2) * tf.exp(log_var)
   else:
-    raise ValueError("Unknown averaging {!r}; valid: {}.".format(
+    raise errors.ConfigError("Unknown averaging {!r}; valid: {}.".format(
         averaging, ", ".join(AVERAGINGS)))
   return mean, log_var
 
@@ -184,7 +184,7 @@ class Aggregator(tf.keras.layers.Layer):
   def __init__(self, averaging="gvae", **kwargs):
     super().__init__(**kwargs)
     if averaging not in AVERAGINGS:
-      raise ValueError("Unknown averaging {!r}; valid: {}.".format(
+      raise errors.ConfigError("Unknown averaging {!r}; valid: {}.".format(
           averaging, ", ".join(AVERAGINGS)))
     self.averaging = averaging
 
@@ -239,7 +239,7 @@ class LabelAggregator(Aggregator):
     del num_steps
     super().__init__(averaging=averaging, **kwargs)
     if mode not in self.MODES:
-      raise ValueError("Unknown label_aggregation.mode {!r}; valid: {}.".format(
+      raise errors.ConfigError("Unknown label_aggregation.mode {!r}; valid: {}.".format(
           mode, ", ".join(self.MODES)))
     self.mode = mode
     self.num_latent = num_latent
@@ -248,14 +248,14 @@ class LabelAggregator(Aggregator):
                   known_factor=None):
     if self.mode == "single_factor":
       if known_factor is None:
-        raise ValueError("The 'label' aggregation needs each pair's known "
+        raise errors.ConfigError("The 'label' aggregation needs each pair's known "
                          "changed factor (`known_factor`).")
       # one_hot(-1) is all zeros: no changed factor, every dim shared.
       independent = tf.one_hot(tf.cast(known_factor, tf.int32),
                                kl.shape[-1], dtype=kl.dtype)
       return 1. - independent, {}, {}
     if shared_factors is None:
-      raise ValueError("label_aggregation.mode = 'oracle_num_changed' needs "
+      raise errors.ConfigError("label_aggregation.mode = 'oracle_num_changed' needs "
                        "the pairs' shared-factor mask (`shared_factors`).")
     shared_factors = tf.cast(shared_factors, kl.dtype)
     num_changed = (float(shared_factors.shape[-1]) -
@@ -290,7 +290,7 @@ class _AnnealedAggregator(Aggregator):
                omega_input="kl", **kwargs):
     super().__init__(averaging=averaging, **kwargs)
     if omega_input not in OMEGA_INPUTS:
-      raise ValueError("Unknown omega_input {!r}; valid: {}.".format(
+      raise errors.ConfigError("Unknown omega_input {!r}; valid: {}.".format(
           omega_input, ", ".join(OMEGA_INPUTS)))
     self.num_latent = int(num_latent)
     self.omega_input = omega_input
@@ -359,11 +359,11 @@ class DRPMAggregator(_AnnealedAggregator):
                      final_temperature=final_temperature,
                      omega_input=omega_input, **kwargs)
     if log_scores not in self.LOG_SCORES:
-      raise ValueError(
+      raise errors.ConfigError(
           "Unknown drpm_aggregation.log_scores {!r}; valid: {}.".format(
               log_scores, ", ".join(self.LOG_SCORES)))
     if kl_estimator not in self.KL_ESTIMATORS:
-      raise ValueError(
+      raise errors.ConfigError(
           "Unknown drpm_aggregation.kl_estimator {!r}; valid: {}.".format(
               kl_estimator, ", ".join(self.KL_ESTIMATORS)))
     self.log_scores_kind = log_scores
@@ -445,7 +445,7 @@ def make_aggregator(name, num_latent, num_steps, gamma=0.25):
     ValueError: unknown name (lists the valid ones).
   """
   if name not in _CLASSES:
-    raise ValueError(
+    raise errors.ConfigError(
         "Unknown aggregation {!r} (gin `weak_vae.aggregation`). Valid names: "
         "{}.".format(name, ", ".join(AGGREGATIONS)))
   kwargs = dict(num_latent=num_latent, num_steps=num_steps,

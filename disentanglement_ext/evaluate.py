@@ -45,6 +45,8 @@ from sklearn import preprocessing
 
 from disentanglement_ext import compat  # noqa: F401  pylint: disable=unused-import
 from disentanglement_ext.data import weak_pairs
+from drpm_tf import errors
+from drpm_tf import run_directory
 
 EVAL_SEED_OFFSET = 1000003  # Held-out pair streams never meet training's.
 # Stream index of each scoring split (index 0 is the classifiers' fitting set).
@@ -200,7 +202,7 @@ def evaluate_weak(model_dir, output_dir=None, min_pairs_per_factor=1000,
   """
   from disentanglement_ext import train as train_lib  # pylint: disable=g-import-not-at-top
   if split not in SPLITS:
-    raise ValueError("Unknown split {!r}; valid: {}.".format(
+    raise errors.ConfigError("Unknown split {!r}; valid: {}.".format(
         split, ", ".join(SPLITS)))
   timer = time.time()
   if output_dir is None:
@@ -208,7 +210,7 @@ def evaluate_weak(model_dir, output_dir=None, min_pairs_per_factor=1000,
   out_path = os.path.join(output_dir, "results", "json",
                           "evaluation_results.json")
   if os.path.exists(out_path) and not overwrite:
-    raise ValueError("{} exists and overwrite is False.".format(out_path))
+    raise errors.RunDirectoryError("{} exists and overwrite is False.".format(out_path))
   try:
     model, dataset, n_s = train_lib.load_trained_model(model_dir)
     sampler = weak_pairs.WeakPairSampler(dataset, n_s=n_s)
@@ -259,8 +261,5 @@ def evaluate_weak(model_dir, output_dir=None, min_pairs_per_factor=1000,
       "num_shared_dims_sampled_mse": float(np.mean((sampled - true) ** 2)),
       "elapsed_time": time.time() - timer,
   }
-  os.makedirs(os.path.dirname(out_path), exist_ok=True)
-  with open(out_path + ".tmp", "w") as f:
-    json.dump(result, f, indent=2)
-  os.replace(out_path + ".tmp", out_path)
+  run_directory.write_json(out_path, result)
   return result

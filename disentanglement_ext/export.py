@@ -1,6 +1,6 @@
 """TF-Hub export of a trained `WeakVAE` in disentanglement_lib's format.
 
-TF1-style code is allowed only in this module (DESIGN.md): dlib's evaluation
+TF1-style code is allowed only in this module: dlib's evaluation
 loads TF1 Hub modules with `hub.eval_function_for_module` (graph mode).
 
 Writes, like dlib's train + `mean` postprocessing:
@@ -17,8 +17,7 @@ Writes, like dlib's train + `mean` postprocessing:
 
 The module graph re-implements the Keras layers with plain TF ops and
 `tf.compat.v1.get_variable` (names `encoder/e1/kernel`, ...); the trained
-weights are assigned in a session, then `hub.Module(spec).export(path, sess)`
-(DESIGN.md). Images are [None, 64, 64, C] floats in [0, 1]; the 'conv32'
+weights are assigned in a session, then `hub.Module(spec).export(path, sess)`. Images are [None, 64, 64, C] floats in [0, 1]; the 'conv32'
 architecture pools them to 32x32 inside the module. Decoder outputs are logits
 as in dlib (apply a sigmoid for pixel intensities).
 """
@@ -34,8 +33,11 @@ import tensorflow as tf
 import tensorflow_hub as hub
 
 from disentanglement_ext import weak_vae
+from drpm_tf import run_directory
 
 tf1 = tf.compat.v1
+TMP_PREFIX = ".tmp_export_"
+FULL_SIGNATURES = ("gaussian_encoder", "reconstructions", "decoder")
 
 
 def model_weights(model):
@@ -145,7 +147,7 @@ def _export_spec(module_fn, weights, path):
                                                           (set(), {})])
   parent = os.path.dirname(os.path.abspath(path))
   tf.io.gfile.makedirs(parent)
-  tmp = tempfile.mkdtemp(prefix=".tmp_export_", dir=parent)
+  tmp = tempfile.mkdtemp(prefix=TMP_PREFIX, dir=parent)
   try:
     with tf.Graph().as_default():
       module = hub.Module(spec, trainable=False)
@@ -164,11 +166,59 @@ def _export_spec(module_fn, weights, path):
         sess.run(tf1.global_variables_initializer())
         sess.run(assigns, feed_dict=feeds)
         module.export(os.path.join(tmp, "module"), sess)
-    if tf.io.gfile.isdir(path):
-      shutil.rmtree(path)
+    # Move the previous export aside (a unique name) before the new one takes
+    # its place, then drop it: `path` is never half-deleted.
+    if os.path.isdir(path):
+      os.replace(path, os.path.join(tmp, "previous"))
     os.replace(os.path.join(tmp, "module"), path)
   finally:
     shutil.rmtree(tmp, ignore_errors=True)
+
+
+def remove_leftovers(model_dir):
+  """Deletes `.tmp_export_*` folders an interrupted export left behind.
+
+  Call it only while holding the run's lock (no export of this run is in
+  flight then).
+  """
+  removed = []
+  for parent in (model_dir, os.path.join(model_dir, "postprocessed", "mean")):
+    if not os.path.isdir(parent):
+      continue
+    for name in os.listdir(parent):
+      if name.startswith(TMP_PREFIX):
+        shutil.rmtree(os.path.join(parent, name), ignore_errors=True)
+        removed.append(os.path.join(parent, name))
+  return removed
+
+
+def verify_export(model_dir):
+  """Problems of `model_dir`'s export, [] when both modules load.
+
+  Loads each module's spec (graph and signatures) and reads its variables
+  index, without building a session: enough to reject a missing, truncated
+  or half-written export.
+  """
+  problems = []
+  for path, signatures in ((os.path.join(model_dir, "tfhub"),
+                            FULL_SIGNATURES),
+                           (os.path.join(model_dir, "postprocessed", "mean",
+                                         "tfhub"), ("representation",))):
+    try:
+      spec = hub.load_module_spec(path)
+      missing = set(signatures) - set(spec.get_signature_names())
+      if missing:
+        raise ValueError("missing signatures {}".format(sorted(missing)))
+      names = tf.train.list_variables(os.path.join(path, "variables",
+                                                   "variables"))
+      if not names:
+        raise ValueError("no variables")
+    except Exception as error:  # pylint: disable=broad-except
+      problems.append("{}: {}".format(path, " ".join(str(error).split())[:200]))
+  if not os.path.exists(os.path.join(model_dir, "postprocessed", "mean",
+                                     "results", "gin", "postprocess.gin")):
+    problems.append("postprocessed/mean/results/gin/postprocess.gin missing")
+  return problems
 
 
 def _write_postprocess_results(model_dir, output_dir, dataset_name,
@@ -209,6 +259,7 @@ def _write_postprocess_results(model_dir, output_dir, dataset_name,
 def export_model(model, model_dir, random_seed=0, dataset_name=None):
   """Exports `model` (a `WeakVAE`) under `model_dir` (see module doc)."""
   timer = time.time()
+  remove_leftovers(model_dir)
   if dataset_name is None:
     try:
       dataset_name = gin.query_parameter("dataset.name")
@@ -237,3 +288,17 @@ def export_from_model_dir(model_dir):
     return export_model(model, model_dir, random_seed=seed)
   finally:
     gin.clear_config()
+
+
+def export_run(model_dir):
+  """`drpm-train-weak --export_only`: redoes a finished run's export under
+  its run lock, then checks that both modules load."""
+  with run_directory.run_lock(model_dir):
+    output_dir = export_from_model_dir(model_dir)
+  problems = verify_export(model_dir)
+  if problems:
+    raise RuntimeError("The new export does not load: {}".format(
+        "; ".join(problems)))
+  print("Exported TF-Hub modules to {}/tfhub and {}.".format(
+      model_dir, os.path.join(output_dir, "tfhub")), flush=True)
+  return output_dir

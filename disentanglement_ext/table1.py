@@ -35,6 +35,7 @@ import argparse
 import collections
 import concurrent.futures
 import csv
+import io
 import json
 import math
 import os
@@ -42,6 +43,9 @@ import shlex
 import subprocess
 import sys
 import time
+
+from drpm_tf import errors
+from drpm_tf import run_directory
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CONFIG_DIR = os.path.join(REPO_ROOT, "gin_configs", "table1")
@@ -63,6 +67,7 @@ DCI_DIR = os.path.join("metrics", "dci")
 DCI_RESULTS = os.path.join(DCI_DIR, "results", "json",
                            "evaluation_results.json")
 LOG_FILE = "table1_run.log"
+SWEEP_LOCK = ".sweep.lock"
 
 OBJECTIVE_NOTES = {
     "paper": "the paper's eq. 6: shared dims sampled once, their KL counted "
@@ -87,7 +92,7 @@ def preset_path(preset, config_dir=CONFIG_DIR):
                    if f.endswith(".gin") and f[:-4] not in
                    ("base", "label", "adaptive", "hg", "drpm") and
                    not f.startswith("ns"))
-    raise ValueError("Unknown preset {!r}: no {}. Presets: {}.".format(
+    raise errors.ConfigError("Unknown preset {!r}: no {}. Presets: {}.".format(
         preset, path, ", ".join(names)))
   return path
 
@@ -127,7 +132,7 @@ def load_settings(preset, config_dir=CONFIG_DIR):
   methods = list(values["TABLE1_METHODS"])
   unknown = [m for m in methods if m not in METHODS]
   if unknown:
-    raise ValueError("TABLE1_METHODS of {}: unknown {}; valid: {}.".format(
+    raise errors.ConfigError("TABLE1_METHODS of {}: unknown {}; valid: {}.".format(
         path, unknown, ", ".join(METHODS)))
   return dict(
       preset=preset_name(preset), preset_path=path, config_dir=config_dir,
@@ -162,9 +167,25 @@ def enumerate_runs(settings, output_dir):
           for s in settings["seeds"]]
 
 
+_EXPORT_VERIFIED = {}
+
+
+def export_loads(model_dir):
+  """Whether the run's TF-Hub export loads (checked once per export)."""
+  marker = os.path.join(model_dir, POSTPROCESS_GIN)
+  if not os.path.exists(marker):
+    return False
+  key = (model_dir, os.path.getmtime(marker))
+  if key not in _EXPORT_VERIFIED:
+    from disentanglement_ext import export  # pylint: disable=g-import-not-at-top
+    _EXPORT_VERIFIED[key] = not export.verify_export(model_dir)
+  return _EXPORT_VERIFIED[key]
+
+
 def train_done(model_dir):
+  """Trained and exported, with an export that loads."""
   return (os.path.exists(os.path.join(model_dir, TRAIN_RESULTS)) and
-          os.path.exists(os.path.join(model_dir, POSTPROCESS_GIN)))
+          export_loads(model_dir))
 
 
 def is_finished(model_dir, dci=False):
@@ -193,6 +214,8 @@ def run_commands(run, settings, dci=False, extra_bindings=()):
   for binding in extra_bindings:
     train += ["--gin_bindings", binding]
   commands = collections.OrderedDict(train=train)
+  commands["export"] = _module_command("scripts.train_weak") + [
+      "--model_dir", run.model_dir, "--export_only"]
   commands["evaluate"] = _module_command("scripts.evaluate_weak") + [
       "--model_dir", run.model_dir,
       "--min_pairs_per_factor", str(settings["eval_min_pairs"]),
@@ -237,23 +260,40 @@ def execute_run(run, settings, threads=1, dci=False, extra_bindings=(),
                 log=print):
   """Trains / evaluates one run as needed. Returns (name, status, seconds).
 
-  status: 'skipped' (already finished), 'done' or 'failed: <stage>'. The
-  children's output goes to <model_dir>/table1_run.log.
+  status: 'skipped' (already finished), 'busy' (another process holds the
+  run), 'done' or 'failed: <stage>'. The children's output goes to
+  <model_dir>/table1_run.log. The run is locked (`.sweep.lock`) while this
+  process works on it, so two sweeps on one output directory never run it
+  twice: the second one reports it as busy.
   """
   timer = time.time()
   if is_finished(run.model_dir, dci):
     return run.name, "skipped", 0.
-  os.makedirs(run.model_dir, exist_ok=True)
+  try:
+    with run_directory.run_lock(run.model_dir, name=SWEEP_LOCK):
+      return _execute_stages(run, settings, threads, dci, extra_bindings,
+                             log, timer)
+  except errors.RunDirectoryError:
+    log("[{}] skipped: another process is working on it.".format(run.name))
+    return run.name, "busy", time.time() - timer
+
+
+def _execute_stages(run, settings, threads, dci, extra_bindings, log, timer):
+  """The stages of `execute_run` that are still missing, in order."""
+  if is_finished(run.model_dir, dci):  # finished while we waited
+    return run.name, "skipped", 0.
   commands = run_commands(run, settings, dci, extra_bindings)
   stages = []
-  if not train_done(run.model_dir):
+  if not os.path.exists(os.path.join(run.model_dir, TRAIN_RESULTS)):
     stages.append("train")
+  elif not export_loads(run.model_dir):
+    stages.append("export")
+  retrained = bool(stages)
   for stage, path in (("evaluate", EVAL_RESULTS),
                       ("validate", VALIDATION_RESULTS)):
-    if "train" in stages or not os.path.exists(
-        os.path.join(run.model_dir, path)):
+    if retrained or not os.path.exists(os.path.join(run.model_dir, path)):
       stages.append(stage)
-  if dci and ("train" in stages or not os.path.exists(
+  if dci and (retrained or not os.path.exists(
       os.path.join(run.model_dir, DCI_RESULTS))):
     stages.append("dci")
   env = child_env(threads)
@@ -408,20 +448,19 @@ def write_csv(path, table, methods, n_s_values):
   for k in n_s_values:
     header += ["ns{}_mse_mean".format(k), "ns{}_mse_std".format(k)]
   header += ["ns{}_runs".format(k) for k in n_s_values]
-  tmp = path + ".tmp"
-  with open(tmp, "w", newline="") as f:
-    writer = csv.writer(f)
-    writer.writerow(header)
-    for method in methods:
-      row = [METHOD_LABELS[method]]
-      cells = [table[method, k][c] for k, c in table1_columns(n_s_values)]
-      cells += [table[method, k]["mse"] for k in n_s_values]
-      for stat in cells:
-        row += (["-", "-"] if stat is None else
-                ["{:.6f}".format(stat[0]), "{:.6f}".format(stat[1])])
-      row += [str(table[method, k]["runs"]) for k in n_s_values]
-      writer.writerow(row)
-  os.replace(tmp, path)
+  text = io.StringIO()
+  writer = csv.writer(text)
+  writer.writerow(header)
+  for method in methods:
+    row = [METHOD_LABELS[method]]
+    cells = [table[method, k][c] for k, c in table1_columns(n_s_values)]
+    cells += [table[method, k]["mse"] for k in n_s_values]
+    for stat in cells:
+      row += (["-", "-"] if stat is None else
+              ["{:.6f}".format(stat[0]), "{:.6f}".format(stat[1])])
+    row += [str(table[method, k]["runs"]) for k in n_s_values]
+    writer.writerow(row)
+  run_directory.write_atomic(path, text.getvalue())
 
 
 def _grouped_bars(ax, groups, methods, stats, ylabel):
@@ -699,9 +738,7 @@ def write_report(output_dir, settings, runs, command, statuses=None):
       "training step, from the runs' TensorBoard scalars)".format(preset)
       if curve_n_s else ""), ""]
   text = "\n".join(lines)
-  with open(base + ".md.tmp", "w") as f:
-    f.write(text)
-  os.replace(base + ".md.tmp", base + ".md")
+  run_directory.write_atomic(base + ".md", text)
   return text
 
 
@@ -749,7 +786,7 @@ def override_sweep(settings, methods=None, n_s_values=None, seeds=None):
   if methods is not None:
     unknown = [m for m in methods if m not in METHODS]
     if unknown:
-      raise ValueError("--methods: unknown {}; valid: {}.".format(
+      raise errors.ConfigError("--methods: unknown {}; valid: {}.".format(
           unknown, ", ".join(METHODS)))
     settings["methods"] = list(methods)
   if n_s_values is not None:

@@ -18,6 +18,8 @@ partition KL (its estimator and weight gamma).
 import os
 
 from disentanglement_ext import table1
+from drpm_tf import errors
+from drpm_tf import run_directory
 
 N_S = (1, 3, 5)
 SEEDS = (0, 1)
@@ -75,7 +77,7 @@ def run_stage(preset, stage, output_root="runs", jobs=2, report=None,
               log=print):
   """Runs every variant of `stage` and writes the report; returns its text."""
   if stage not in STAGES:
-    raise ValueError("Unknown stage {!r}; valid: {}.".format(
+    raise errors.ConfigError("Unknown stage {!r}; valid: {}.".format(
         stage, ", ".join(STAGES)))
   settings = table1.override_sweep(table1.load_settings(preset),
                                    n_s_values=N_S, seeds=SEEDS)
@@ -118,9 +120,6 @@ def run_stage(preset, stage, output_root="runs", jobs=2, report=None,
             for label, bindings, _ in rows]
   text = "\n".join(lines + [""])
   if report:
-    os.makedirs(os.path.dirname(os.path.abspath(report)), exist_ok=True)
-    with open(report + ".tmp", "w") as f:
-      f.write(text)
-    os.replace(report + ".tmp", report)
+    run_directory.write_atomic(report, text)
   log(text)
   return text

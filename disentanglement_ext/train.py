@@ -63,10 +63,30 @@ from disentanglement_ext import weak_vae
 from disentanglement_ext.data import image_cache
 from disentanglement_ext.data import weak_pairs
 from disentanglement_lib.utils import results
+from drpm_tf import checkpointing
+from drpm_tf import errors
+from drpm_tf import run_directory
 
 CHECKPOINT_SUBDIR = "checkpoints"
 STRATEGIES = ("default", "mirrored", "multi_worker")
 TRAIN_RESULTS = os.path.join("results", "json", "train_results.json")
+RUN_KIND = "drpm-train-weak"
+# Runs made before run markers existed are recognized by these files.
+LEGACY_SIGNATURES = (os.path.join(CHECKPOINT_SUBDIR, "checkpoint"),
+                     os.path.join("results", "gin", "train.gin"))
+RUN_CONFIG = "run_config.gin"
+CONFIG_CHANGES = "config_changes.txt"
+# Settings a resumed run may change: they take effect from the resumed step
+# (the learning rate is re-set after restoring; training_steps also rescales
+# the hg / drpm temperature annealing from there on) and are recorded. Any
+# other change of a binding is refused.
+RESUMABLE_BINDINGS = frozenset(
+    "train_weak." + name for name in (
+        "training_steps", "learning_rate", "checkpoint_every", "log_every",
+        "max_checkpoints_to_keep", "export", "num_parallel_calls",
+        "data_cache_dir", "jit_compile", "strategy", "devices"))
+# Gin macros of the Table 1 sweep, which the trainer ignores.
+IGNORED_BINDING_PREFIXES = ("TABLE1_",)
 
 
 POSTPROCESS_GIN = os.path.join("postprocessed", "mean", "results", "gin",
@@ -92,7 +112,7 @@ def build_model(observation_shape, training_steps, num_factors):
                            num_steps=training_steps)
   if (getattr(model.aggregator, "mode", None) == "single_factor" and
       model.num_latent < num_factors):
-    raise ValueError(
+    raise errors.ConfigError(
         "weak_vae.num_latent = {} < {} factors: the 'label' aggregation ties "
         "latent dim i to factor i and needs num_latent >= num_factors.".format(
             model.num_latent, num_factors))
@@ -132,7 +152,7 @@ def make_strategy(name, devices=None):
   if name == "multi_worker":
     _STRATEGIES[key] = tf.distribute.MultiWorkerMirroredStrategy()
     return _STRATEGIES[key]
-  raise ValueError("Unknown strategy {!r} (gin `train_weak.strategy`); valid: "
+  raise errors.ConfigError("Unknown strategy {!r} (gin `train_weak.strategy`); valid: "
                    "{}.".format(name, ", ".join(STRATEGIES)))
 
 
@@ -155,70 +175,97 @@ def _log(message):
   sys.stdout.flush()
 
 
-@gin.configurable("train_weak", denylist=["model_dir", "overwrite"])
-def train(model_dir, overwrite=False, training_steps=300000, batch_size=64,
-          random_seed=0, learning_rate=1e-4, checkpoint_every=1000,
-          log_every=100, max_checkpoints_to_keep=3, export=True,
-          num_parallel_calls=2, strategy="default", devices=None,
-          data_cache_dir=None, jit_compile=False):
-  """Trains (or resumes) a weakly-supervised VAE in `model_dir`.
+def _positive(name, value):
+  if isinstance(value, bool) or int(value) != value or int(value) < 1:
+    raise errors.ConfigError("train_weak.{} must be an integer >= 1; got "
+                             "{!r}.".format(name, value))
+  return int(value)
 
-  Args:
-    model_dir: run directory.
-    overwrite: delete `model_dir` first.
-    training_steps: total number of optimizer steps.
-    batch_size: pairs per step.
-    random_seed: seed of initialization, data stream and sampling noise.
-    learning_rate: Adam learning rate (dlib: 1e-4).
-    checkpoint_every: steps between checkpoints (a final one is always saved).
-    log_every: steps between progress lines and TensorBoard scalars.
-    max_checkpoints_to_keep: CheckpointManager's max_to_keep.
-    export: export the TF-Hub modules when training is done.
-    num_parallel_calls: parallel batch renderers of the data pipeline.
-    data_cache_dir: where a procedural dataset's images at the model's
-      resolution are cached on disk (`disentanglement_ext.data.image_cache`;
-      None: render every batch). Models reading 32x32 images are fed the
-      pooled images either way.
-    jit_compile: compile the training step with XLA (measured slower on CPU,
-      see docs/benchmarks_weak.md).
-    strategy: 'default', 'mirrored' or 'multi_worker' (module doc).
-    devices: devices of the 'mirrored' strategy (None: TF's default).
 
-  Returns:
-    The results dict written to train_results.json.
+def validate_settings(training_steps, batch_size, checkpoint_every, log_every,
+                      max_checkpoints_to_keep, num_parallel_calls):
+  """Checks the loop settings; returns them as ints (first bad one raises)."""
+  checked = [_positive(name, value) for name, value in (
+      ("training_steps", training_steps), ("batch_size", batch_size),
+      ("checkpoint_every", checkpoint_every), ("log_every", log_every),
+      ("max_checkpoints_to_keep", max_checkpoints_to_keep))]
+  if num_parallel_calls != tf.data.AUTOTUNE:
+    _positive("num_parallel_calls", num_parallel_calls)
+  return checked
 
-  Raises:
-    ValueError: finished run in `model_dir` without overwrite; bad gin values
-      (unknown aggregation / dataset / architecture, n_s out of range).
+
+def _feed(dataset, model, data_cache_dir):
+  """Pipeline arguments that give the pairs at the resolution the model
+  reads (pooled once, in the data pipeline, not inside every step)."""
+  return dict(
+      observe=image_cache.reduced_observations(
+          dataset, model.input_size, data_cache_dir,
+          name=gin.query_parameter("dataset.name")),
+      observation_shape=model.reconstruction_shape)
+
+
+def prepare_run_directory(model_dir, overwrite, export):
+  """Checks `model_dir` against the request, after all settings were checked.
+
+  Under the run lock: refuses a finished run without `overwrite`; with
+  `overwrite`, empties the directory if (and only if) it is one of our runs;
+  then marks it as ours.
   """
-  # Multi-worker: the strategy must exist before other TF work.
-  dist = make_strategy(strategy, devices)
-  num_replicas = dist.num_replicas_in_sync if dist is not None else 1
-  if int(batch_size) % num_replicas:
-    raise ValueError("train_weak.batch_size = {} is not divisible by the {} "
-                     "replicas of strategy {!r}.".format(batch_size,
-                                                         num_replicas,
-                                                         strategy))
-  is_chief, task_name = worker_task(dist)
-  if tf.io.gfile.isdir(model_dir):
-    if overwrite:
-      if is_chief:
-        shutil.rmtree(model_dir)
-    elif is_finished(model_dir, export):
-      raise ValueError(
-          "Directory {} already holds a finished run ({}); pass --overwrite "
-          "to train again.".format(model_dir, TRAIN_RESULTS))
-  if int(training_steps) < 1:
-    raise ValueError("train_weak.training_steps must be >= 1.")
-  training_steps = int(training_steps)
-  timer = time.time()
-  if dist is not None:
-    _log("Strategy {!r}: {} replica(s), {} pairs each.".format(
-        strategy, num_replicas, int(batch_size) // num_replicas))
+  # Lock files: held by us, or by a sweep driving us.
+  contents = [n for n in os.listdir(model_dir) if not n.endswith(".lock")]
+  if overwrite and contents:
+    if not run_directory.is_ours(model_dir, LEGACY_SIGNATURES):
+      run_directory.remove_run(model_dir, LEGACY_SIGNATURES)  # raises
+    for name in contents:
+      path = os.path.join(model_dir, name)
+      if os.path.isdir(path) and not os.path.islink(path):
+        shutil.rmtree(path)
+      else:
+        os.remove(path)
+  elif is_finished(model_dir, export):
+    raise errors.RunDirectoryError(
+        "{} already holds a finished run ({}); pass --overwrite to train "
+        "again, or --export_only to redo its export.".format(
+            model_dir, TRAIN_RESULTS))
+  run_directory.mark(model_dir, RUN_KIND)
 
-  dataset = data_lib.get_dataset()  # gin: dataset.name
-  # Validates weak_pairs.n_s (clear error) before anything is built.
-  sampler = weak_pairs.WeakPairSampler(dataset)
+
+def check_config_changes(model_dir, log=_log):
+  """Compares this run's gin bindings with those it was started with.
+
+  A fresh run records them (`run_config.gin`). A resumed run may change the
+  bindings in `RESUMABLE_BINDINGS` (they take effect now and are appended to
+  `config_changes.txt`); any other difference raises, listing them.
+  """
+  path = os.path.join(model_dir, RUN_CONFIG)
+  current = gin.config_str()
+  if not os.path.exists(path):
+    run_directory.write_atomic(path, current)
+    return []
+  with open(path) as f:
+    saved = f.read()
+  changes = [c for c in run_directory.config_changes(saved, current)
+             if not c[0].startswith(IGNORED_BINDING_PREFIXES)]
+  refused = [c for c in changes if c[0] not in RESUMABLE_BINDINGS]
+  if refused:
+    raise errors.RunDirectoryError(
+        "{} was started with other settings: {}. Rerun with the saved "
+        "settings ({}), or start over with --overwrite or a new "
+        "--model_dir.".format(model_dir, run_directory.format_changes(refused),
+                              path))
+  if changes:
+    message = "Resumed with changed settings: {}.".format(
+        run_directory.format_changes(changes))
+    log(message)
+    with open(os.path.join(model_dir, CONFIG_CHANGES), "a") as f:
+      f.write(message + "\n")
+    run_directory.write_atomic(path, current)
+  return changes
+
+
+def build_model_and_optimizer(dataset, training_steps, learning_rate,
+                              random_seed, dist):
+  """(model, optimizer, checkpoint), built under the strategy's scope."""
   tf.keras.utils.set_random_seed(random_seed)
   with (dist.scope() if dist is not None else contextlib.nullcontext()):
     model = build_model(dataset.observation_shape, training_steps,
@@ -228,101 +275,255 @@ def train(model_dir, overwrite=False, training_steps=300000, batch_size=64,
     optimizer = make_optimizer(learning_rate)
     optimizer.build(model.trainable_variables)
     checkpoint = make_checkpoint(model, optimizer)
-  # The pairs at the resolution the model reads (pooled once, in the data
-  # pipeline, instead of inside every training step).
-  feed = dict(
-      observe=image_cache.reduced_observations(
-          dataset, model.input_size, data_cache_dir,
-          name=gin.query_parameter("dataset.name")),
-      observation_shape=model.reconstruction_shape)
-  chief_checkpoints = os.path.join(model_dir, CHECKPOINT_SUBDIR)
-  manager = tf.train.CheckpointManager(
-      checkpoint, chief_checkpoints if is_chief else
-      os.path.join(model_dir, ".workers", task_name),
-      max_to_keep=max_checkpoints_to_keep, checkpoint_name="ckpt")
-  latest = tf.train.latest_checkpoint(chief_checkpoints)
-  if latest:
-    checkpoint.restore(latest).assert_existing_objects_matched()
-    _log("Resumed from {} (step {}).".format(latest,
-                                              int(checkpoint.step.numpy())))
-  start = int(checkpoint.step.numpy())
+  return model, optimizer, checkpoint
+
+
+def make_train_step(model, optimizer, dist, batch_size, jit_compile):
+  """The compiled training step: returns the loss terms and `finite`.
+
+  The update is applied only when the loss and all gradients are finite
+  (with a strategy: zero gradients instead); the caller stops at a step that
+  returns `finite = False` and saves nothing from it.
+  """
+  variables = model.trainable_variables
 
   if dist is None:
     @tf.function(jit_compile=jit_compile)
     def train_step(x1, x2, shared, known, step):
       with tf.GradientTape() as tape:
         terms = model.compute_losses(x1, x2, shared, step, known_factor=known)
-      variables = model.trainable_variables
       grads = tape.gradient(terms["loss"], variables)
-      optimizer.apply_gradients(zip(grads, variables))
+      finite = checkpointing.all_finite(terms["loss"], grads)
+      if finite:
+        optimizer.apply_gradients(zip(grads, variables))
+      terms["finite"] = finite
       return terms
-  else:
-    local_batch = int(batch_size) // num_replicas
+    return train_step
 
-    def replica_step(x1, x2, shared, known, step, seeds):
-      replica = tf.distribute.get_replica_context().replica_id_in_sync_group
-      begin = tf.cast(replica, tf.int32) * local_batch
-      local = lambda t: t[begin:begin + local_batch]
-      seeds = tf.concat([tf.random.experimental.stateless_fold_in(
-          seeds[:, 0], replica)[:, None], seeds[:, 1:]], axis=1)
-      with tf.GradientTape() as tape:
-        terms = model.compute_losses(local(x1), local(x2), local(shared),
-                                     step, known_factor=local(known),
-                                     seeds=seeds,
-                                     noise_rows=(begin, int(batch_size)))
-        scaled_loss = terms["loss"] / num_replicas
-      variables = model.trainable_variables
-      grads = tape.gradient(scaled_loss, variables)
-      # Sum over replicas (= gradient of the global mean loss), then apply.
-      grads = tf.distribute.get_replica_context().all_reduce(
-          tf.distribute.ReduceOp.SUM, grads)
-      optimizer.apply_gradients(zip(grads, variables),
-                                skip_gradients_aggregation=True)
-      return terms
+  num_replicas = dist.num_replicas_in_sync
+  local_batch = int(batch_size) // num_replicas
 
-    @tf.function(jit_compile=jit_compile)
-    def train_step(x1, x2, shared, known, step):
-      # Cross-replica context: the same seeds for every replica.
-      seeds = tf.cast(model.rng.make_seeds(4), tf.int32)
-      per_replica = dist.run(replica_step,
-                             args=(x1, x2, shared, known, step, seeds))
-      return {key: dist.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
-              for key, value in per_replica.items()}
+  def replica_step(x1, x2, shared, known, step, seeds):
+    replica = tf.distribute.get_replica_context().replica_id_in_sync_group
+    begin = tf.cast(replica, tf.int32) * local_batch
+    local = lambda t: t[begin:begin + local_batch]  # noqa: E731
+    seeds = tf.concat([tf.random.experimental.stateless_fold_in(
+        seeds[:, 0], replica)[:, None], seeds[:, 1:]], axis=1)
+    with tf.GradientTape() as tape:
+      terms = model.compute_losses(local(x1), local(x2), local(shared),
+                                   step, known_factor=local(known),
+                                   seeds=seeds,
+                                   noise_rows=(begin, int(batch_size)))
+      scaled_loss = terms["loss"] / num_replicas
+    grads = tape.gradient(scaled_loss, variables)
+    # Sum over replicas (= gradient of the global mean loss), then apply.
+    context = tf.distribute.get_replica_context()
+    grads = context.all_reduce(tf.distribute.ReduceOp.SUM, grads)
+    # Replicas cannot branch around apply_gradients (a synchronization
+    # point), so a non-finite step applies zero gradients instead; the loop
+    # stops right after it and saves nothing.
+    total_loss = context.all_reduce(tf.distribute.ReduceOp.SUM, scaled_loss)
+    finite = checkpointing.all_finite(total_loss, grads)
+    grads = [tf.where(finite, g, tf.zeros_like(g)) for g in grads]
+    optimizer.apply_gradients(zip(grads, variables),
+                              skip_gradients_aggregation=True)
+    terms["finite"] = tf.cast(finite, tf.float32)
+    return terms
 
-  writer = tf.summary.create_file_writer(
-      os.path.join(model_dir, "tensorboard") if is_chief else
-      os.path.join(model_dir, ".workers", task_name, "tensorboard"))
+  @tf.function(jit_compile=jit_compile)
+  def train_step(x1, x2, shared, known, step):
+    # Cross-replica context: the same seeds for every replica.
+    seeds = tf.cast(model.rng.make_seeds(4), tf.int32)
+    per_replica = dist.run(replica_step,
+                           args=(x1, x2, shared, known, step, seeds))
+    terms = {key: dist.reduce(tf.distribute.ReduceOp.MEAN, value, axis=None)
+             for key, value in per_replica.items()}
+    terms["finite"] = terms["finite"] > 0.5
+    return terms
+  return train_step
+
+
+def _diverged(step, terms, manager):
+  last = manager.latest_checkpoint or "none yet"
+  return errors.TrainingDivergedError(
+      "Training diverged at step {}: the loss ({}) or its gradients are not "
+      "finite. The run stopped before saving anything from that step; the "
+      "last good checkpoint ({}) is kept. Lower train_weak.learning_rate and "
+      "rerun the same command to resume from it.".format(
+          step, float(terms["loss"]), last))
+
+
+def training_loop(train_step, pipeline, checkpoint, manager, writer, start,
+                  training_steps, checkpoint_every, log_every):
+  """Runs the steps `[start, training_steps)`; returns the last loss terms."""
+  terms = None
+  last_time, last_step = time.time(), start
+  step = start
+  for (x1, x2), shared, _, known in pipeline:
+    terms = train_step(x1, x2, shared, known, tf.constant(step, tf.int64))
+    if not bool(terms.pop("finite")):
+      raise _diverged(step + 1, terms, manager)
+    step += 1
+    checkpoint.step.assign(step)
+    if step % log_every == 0 or step == training_steps:
+      values = {k: float(v) for k, v in terms.items()}
+      now = time.time()
+      rate = (step - last_step) / max(now - last_time, 1e-9)
+      last_time, last_step = now, step
+      _log("step {}/{}  loss {:.2f}  recon {:.2f}  kl {:.2f}  shared dims "
+           "{:.2f}  ({:.2f} steps/s)".format(
+               step, training_steps, values["loss"],
+               values["reconstruction_loss"], values["kl_loss"],
+               values.get("aggregation/num_shared_dims", float("nan")),
+               rate))
+      with writer.as_default(step=step):
+        for key, value in values.items():
+          tf.summary.scalar(key, value)
+        tf.summary.scalar("steps_per_second", rate)
+      writer.flush()
+    if step % checkpoint_every == 0 and step < training_steps:
+      manager.save(checkpoint_number=step)
+  manager.save(checkpoint_number=step)
+  return terms
+
+
+def write_results(model_dir, terms, checkpoint, training_steps, model, n_s,
+                  elapsed):
+  """train_results.json etc. in dlib's layout; returns the results dict."""
+  results_dict = {k.replace("/", "_"): float(v) for k, v in terms.items()}
+  results_dict.update(
+      global_step=int(checkpoint.step.numpy()),
+      training_steps=training_steps,
+      aggregation=model.aggregation_name,
+      architecture=model.architecture,
+      n_s=n_s,
+      elapsed_time=elapsed)
+  # dlib's layout: results/{gin/train.gin, json/train_results.json, ...}.
+  results.update_result_directory(os.path.join(model_dir, "results"), "train",
+                                  results_dict)
+  return results_dict
+
+
+@gin.configurable("train_weak", denylist=["model_dir", "overwrite"])
+def train(model_dir, overwrite=False, training_steps=300000, batch_size=64,
+          random_seed=0, learning_rate=1e-4, checkpoint_every=1000,
+          log_every=100, max_checkpoints_to_keep=3, export=True,
+          num_parallel_calls=2, strategy="default", devices=None,
+          data_cache_dir=None, jit_compile=False):
+  """Trains (or resumes) a weakly-supervised VAE in `model_dir`.
+
+  Every setting, the dataset and the model are checked before the run
+  directory is touched; `overwrite` then empties it only if it is one of our
+  runs (`drpm_tf.run_directory`). The run holds `<model_dir>/.run.lock` while
+  it trains. A resumed run restores the newest checkpoint that restores
+  (damaged ones are moved to `checkpoints/damaged/`) and may change only the
+  bindings in `RESUMABLE_BINDINGS`. A step whose loss or gradients are not
+  finite is not applied and stops the run (`TrainingDivergedError`).
+
+  Args:
+    model_dir: run directory.
+    overwrite: start over, deleting the previous run in `model_dir`.
+    training_steps: total number of optimizer steps.
+    batch_size: pairs per step.
+    random_seed: seed of initialization, data stream and sampling noise.
+    learning_rate: Adam learning rate (dlib: 1e-4).
+    checkpoint_every: steps between checkpoints (a final one is always saved).
+    log_every: steps between progress lines and TensorBoard scalars.
+    max_checkpoints_to_keep: CheckpointManager's max_to_keep.
+    export: export the TF-Hub modules when training is done.
+    num_parallel_calls: parallel batch renderers of the data pipeline.
+    strategy: 'default', 'mirrored' or 'multi_worker' (module doc).
+    devices: devices of the 'mirrored' strategy (None: TF's default).
+    data_cache_dir: where a procedural dataset's images at the model's
+      resolution are cached on disk (`disentanglement_ext.data.image_cache`;
+      None: render every batch). Models reading 32x32 images are fed the
+      pooled images either way.
+    jit_compile: compile the training step with XLA (measured slower on CPU,
+      see docs/benchmarks_weak.md).
+
+  Returns:
+    The results dict written to train_results.json.
+
+  Raises:
+    ConfigError: a bad setting (unknown aggregation / dataset /
+      architecture, n_s out of range, a count < 1).
+    RunDirectoryError: `model_dir` is a file, not writable, in use, a
+      finished run (without `overwrite`), not ours (with `overwrite`), or was
+      started with other settings.
+    TrainingDivergedError: a non-finite loss or gradient.
+  """
+  timer = time.time()
+  (training_steps, batch_size, checkpoint_every, log_every,
+   max_checkpoints_to_keep) = validate_settings(
+       training_steps, batch_size, checkpoint_every, log_every,
+       max_checkpoints_to_keep, num_parallel_calls)
+  run_directory.check_writable(model_dir)
+  # Multi-worker: the strategy must exist before other TF work.
+  dist = make_strategy(strategy, devices)
+  num_replicas = dist.num_replicas_in_sync if dist is not None else 1
+  if batch_size % num_replicas:
+    raise errors.ConfigError(
+        "train_weak.batch_size = {} is not divisible by the {} replicas of "
+        "strategy {!r}.".format(batch_size, num_replicas, strategy))
+  is_chief, task_name = worker_task(dist)
+  if dist is not None:
+    _log("Strategy {!r}: {} replica(s), {} pairs each.".format(
+        strategy, num_replicas, batch_size // num_replicas))
+  dataset = data_lib.get_dataset()  # gin: dataset.name
+  # Validates weak_pairs.n_s (clear error) before anything is built.
+  sampler = weak_pairs.WeakPairSampler(dataset)
+  model, optimizer, checkpoint = build_model_and_optimizer(
+      dataset, training_steps, learning_rate, random_seed, dist)
+  lock = (run_directory.run_lock(model_dir) if is_chief else
+          contextlib.nullcontext())
+  with lock:
+    if is_chief:
+      prepare_run_directory(model_dir, overwrite, export)
+      check_config_changes(model_dir)
+    return _train_in_directory(
+        model_dir, model, optimizer, checkpoint, dataset, sampler, dist,
+        is_chief, task_name, timer, training_steps=training_steps,
+        batch_size=batch_size, random_seed=random_seed,
+        learning_rate=learning_rate, checkpoint_every=checkpoint_every,
+        log_every=log_every, max_checkpoints_to_keep=max_checkpoints_to_keep,
+        export=export, num_parallel_calls=num_parallel_calls,
+        data_cache_dir=data_cache_dir, jit_compile=jit_compile)
+
+
+def _train_in_directory(model_dir, model, optimizer, checkpoint, dataset,
+                        sampler, dist, is_chief, task_name, timer, *,
+                        training_steps, batch_size, random_seed,
+                        learning_rate, checkpoint_every, log_every,
+                        max_checkpoints_to_keep, export, num_parallel_calls,
+                        data_cache_dir, jit_compile):
+  """Restores, trains, writes results and exports (see `train`)."""
+  chief_checkpoints = os.path.join(model_dir, CHECKPOINT_SUBDIR)
+  restored = checkpointing.restore_latest(checkpoint, chief_checkpoints,
+                                          log=_log)
+  if restored:
+    _log("Resumed from {} (step {}).".format(restored,
+                                              int(checkpoint.step.numpy())))
+  # The configured rate, not the one the checkpoint restored.
+  optimizer.learning_rate.assign(learning_rate)
+  manager = tf.train.CheckpointManager(
+      checkpoint, chief_checkpoints if is_chief else
+      os.path.join(model_dir, ".workers", task_name),
+      max_to_keep=max_checkpoints_to_keep, checkpoint_name="ckpt")
+  start = int(checkpoint.step.numpy())
+  feed = _feed(dataset, model, data_cache_dir)
   terms = None
   if start < training_steps:
+    writer = tf.summary.create_file_writer(
+        os.path.join(model_dir, "tensorboard") if is_chief else
+        os.path.join(model_dir, ".workers", task_name, "tensorboard"))
     pipeline = weak_pairs.weak_pair_dataset(
         dataset, batch_size, seed=random_seed, n_s=sampler.n_s,
         start_index=start, num_batches=training_steps - start,
         num_parallel_calls=num_parallel_calls, **feed)
-    last_time, last_step = time.time(), start
-    step = start
-    for (x1, x2), shared, _, known in pipeline:
-      terms = train_step(x1, x2, shared, known, tf.constant(step, tf.int64))
-      step += 1
-      checkpoint.step.assign(step)
-      if step % log_every == 0 or step == training_steps:
-        values = {k: float(v) for k, v in terms.items()}
-        now = time.time()
-        rate = (step - last_step) / max(now - last_time, 1e-9)
-        last_time, last_step = now, step
-        _log("step {}/{}  loss {:.2f}  recon {:.2f}  kl {:.2f}  shared dims "
-             "{:.2f}  ({:.2f} steps/s)".format(
-                 step, training_steps, values["loss"],
-                 values["reconstruction_loss"], values["kl_loss"],
-                 values.get("aggregation/num_shared_dims", float("nan")),
-                 rate))
-        with writer.as_default(step=step):
-          for key, value in values.items():
-            tf.summary.scalar(key, value)
-          tf.summary.scalar("steps_per_second", rate)
-        writer.flush()
-      if step % checkpoint_every == 0 and step < training_steps:
-        manager.save(checkpoint_number=step)
-    manager.save(checkpoint_number=step)
+    terms = training_loop(
+        make_train_step(model, optimizer, dist, batch_size, jit_compile),
+        pipeline, checkpoint, manager, writer, start, training_steps,
+        checkpoint_every, log_every)
   else:
     _log("Checkpoint already at step {} >= training_steps {}.".format(
         start, training_steps))
@@ -341,17 +542,8 @@ def train(model_dir, overwrite=False, training_steps=300000, batch_size=64,
     terms = model.compute_losses(x1, x2, shared,
                                  tf.constant(training_steps, tf.int64),
                                  known_factor=known)
-  results_dict = {k.replace("/", "_"): float(v) for k, v in terms.items()}
-  results_dict.update(
-      global_step=int(checkpoint.step.numpy()),
-      training_steps=training_steps,
-      aggregation=model.aggregation_name,
-      architecture=model.architecture,
-      n_s=sampler.n_s,
-      elapsed_time=time.time() - timer)
-  # dlib's layout: results/{gin/train.gin, json/train_results.json, ...}.
-  results.update_result_directory(os.path.join(model_dir, "results"), "train",
-                                  results_dict)
+  results_dict = write_results(model_dir, terms, checkpoint, training_steps,
+                               model, sampler.n_s, time.time() - timer)
   if export:
     from disentanglement_ext import export as export_lib  # pylint: disable=g-import-not-at-top
     export_lib.export_model(model, model_dir, random_seed=random_seed)
@@ -381,7 +573,7 @@ def load_trained_model(model_dir, checkpoint_path=None):
   """
   gin_file = os.path.join(model_dir, "results", "gin", "train.gin")
   if not os.path.exists(gin_file):
-    raise ValueError("{} not found: is {} a trained model directory?".format(
+    raise errors.RunDirectoryError("{} not found: is {} a trained model directory?".format(
         gin_file, model_dir))
   gin.parse_config_files_and_bindings([gin_file], [], skip_unknown=True)
   training_steps = gin.query_parameter("train_weak.training_steps")
@@ -392,7 +584,7 @@ def load_trained_model(model_dir, checkpoint_path=None):
   path = checkpoint_path or tf.train.latest_checkpoint(
       os.path.join(model_dir, CHECKPOINT_SUBDIR))
   if path is None:
-    raise ValueError("No checkpoint in {}.".format(
+    raise errors.RunDirectoryError("No checkpoint in {}.".format(
         os.path.join(model_dir, CHECKPOINT_SUBDIR)))
   checkpoint.restore(path).expect_partial()
   n_s = gin.query_parameter("weak_pairs.n_s")

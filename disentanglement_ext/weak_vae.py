@@ -53,6 +53,7 @@ import gin
 import tensorflow as tf
 
 from disentanglement_ext import aggregation as aggregation_lib
+from drpm_tf import errors
 
 ARCHITECTURES = ("conv64", "conv32")
 OBJECTIVES = ("paper", "dlib")
@@ -89,7 +90,7 @@ def decoder_layer_specs(architecture, channels):
 
 def check_architecture(architecture):
   if architecture not in ARCHITECTURES:
-    raise ValueError("Unknown architecture {!r} (gin `weak_vae.architecture`); "
+    raise errors.ConfigError("Unknown architecture {!r} (gin `weak_vae.architecture`); "
                      "valid: {}.".format(architecture, ", ".join(ARCHITECTURES)))
 
 
@@ -147,15 +148,15 @@ class WeakVAE(tf.keras.Model):
     super().__init__(**kwargs)
     check_architecture(architecture)
     if objective not in OBJECTIVES:
-      raise ValueError("Unknown objective {!r} (gin `weak_vae.objective`); "
+      raise errors.ConfigError("Unknown objective {!r} (gin `weak_vae.objective`); "
                        "valid: {}.".format(objective, ", ".join(OBJECTIVES)))
     if aggregation not in aggregation_lib.AGGREGATIONS:
-      raise ValueError(
+      raise errors.ConfigError(
           "Unknown aggregation {!r} (gin `weak_vae.aggregation`). Valid names: "
           "{}.".format(aggregation, ", ".join(aggregation_lib.AGGREGATIONS)))
     self.observation_shape = tuple(int(s) for s in input_shape)
     if self.observation_shape[:2] != (64, 64):
-      raise ValueError("WeakVAE expects 64x64xC observations, got {}.".format(
+      raise errors.ConfigError("WeakVAE expects 64x64xC observations, got {}.".format(
           self.observation_shape))
     self.aggregation_name = aggregation
     self.num_latent = int(num_latent)

@@ -2,10 +2,15 @@
 
 Flags as dlib's training scripts: --model_dir, --gin_config (multi),
 --gin_bindings (multi), --overwrite. Rerunning the same command resumes from
-the latest checkpoint; --overwrite deletes model_dir and starts over.
+the latest checkpoint that restores; --overwrite starts over (it deletes
+model_dir only if it is a run of ours). --export_only redoes the TF-Hub export
+of a finished run from its checkpoints. Bad settings and files stop with one
+line (--verbose: with the traceback).
 """
 from absl import app
 from absl import flags
+
+from drpm_tf import cli
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model_dir", None, "Directory to save the trained model "
@@ -14,15 +19,22 @@ flags.DEFINE_multi_string("gin_config", [], "List of paths to the config "
                           "files.")
 flags.DEFINE_multi_string("gin_bindings", [], "Newline separated list of Gin "
                           "parameter bindings.")
-flags.DEFINE_boolean("overwrite", False, "Whether to overwrite the output "
-                     "directory.")
+flags.DEFINE_boolean("overwrite", False, "Start over: delete the run in "
+                     "model_dir (only if it is one of ours).")
+flags.DEFINE_boolean("export_only", False, "Only redo the TF-Hub export of "
+                     "the finished run in model_dir, from its checkpoints.")
+cli.define_absl_verbose_flag()
 
 
 def _main(argv):
   del argv
   from disentanglement_ext import train  # pylint: disable=g-import-not-at-top
-  train.train_with_gin(FLAGS.model_dir, FLAGS.overwrite, FLAGS.gin_config,
-                       FLAGS.gin_bindings)
+  if FLAGS.export_only:
+    from disentanglement_ext import export  # pylint: disable=g-import-not-at-top
+    cli.run(export.export_run, FLAGS.model_dir)
+    return
+  cli.run(train.train_with_gin, FLAGS.model_dir, FLAGS.overwrite,
+          FLAGS.gin_config, FLAGS.gin_bindings)
 
 
 def main():

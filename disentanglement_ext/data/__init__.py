@@ -11,9 +11,7 @@ selects the dataset for our training code and for dlib's evaluation alike.
 """
 from disentanglement_ext import compat
 from disentanglement_lib.data.ground_truth import named_data
-
-# The names our code adds (dlib's own names also work, given their files).
-DATASET_NAMES = ("synthetic_mpi3d", "mpi3d_toy")
+from drpm_tf import errors
 
 
 def get_dataset(name=None):
@@ -36,7 +34,7 @@ def get_dataset(name=None):
     try:
       name = _bound_name()
     except ValueError:
-      raise ValueError(
+      raise errors.ConfigError(
           "No dataset name given and the gin binding `dataset.name` is not "
           "set. Valid names: {}.".format(", ".join(compat.dataset_names())))
     # Let gin pass the name: the call then shows up in the operative config,

@@ -22,6 +22,7 @@ import numpy as np
 
 from disentanglement_ext import compat  # noqa: F401  pylint: disable=unused-import
 from disentanglement_ext.data import _factor_grid
+from drpm_tf import errors
 
 ENV_VAR = "DISENTANGLEMENT_LIB_DATA"
 FILE_NAME = "mpi3d_toy.npz"
@@ -47,7 +48,7 @@ def infer_factor_sizes(num_images):
   except KeyError:
     known = ", ".join("{:,} -> {}".format(n, list(s))
                       for n, s in FACTOR_SIZES_BY_COUNT.items())
-    raise ValueError(
+    raise errors.DataError(
         "Cannot infer mpi3d_toy factor sizes from {:,} images; known files: {}. "
         "Pass `factor_sizes` explicitly for other files.".format(
             int(num_images), known)) from None
@@ -72,7 +73,7 @@ def find_npz(data_dir=None):
            "data_dir={!r}".format(data_dir) if data_dir is not None else
            "${} is not set, so the current directory was searched".format(
                ENV_VAR))
-  raise FileNotFoundError(
+  raise errors.MissingDataError(
       "mpi3d_toy not found ({}). Looked for: {}. Put the public mpi3d_toy.npz "
       "at $DISENTANGLEMENT_LIB_DATA/mpi3d_toy/mpi3d_toy.npz. Nothing is "
       "downloaded; the embedded default dataset is 'synthetic_mpi3d' "
@@ -138,17 +139,17 @@ class MPI3DToy(_factor_grid.FactorGridData):
     """
     self.path = find_npz() if path is None else path
     if not os.path.isfile(self.path):
-      raise FileNotFoundError("mpi3d_toy file {!r} does not exist.".format(
+      raise errors.MissingDataError("mpi3d_toy file {!r} does not exist.".format(
           self.path))
     self.images = load_images(self.path)
     if tuple(self.images.shape[1:]) != OBSERVATION_SHAPE:
-      raise ValueError("{}: expected images [N, 64, 64, 3], got {}".format(
+      raise errors.DataError("{}: expected images [N, 64, 64, 3], got {}".format(
           self.path, self.images.shape))
     num_images = self.images.shape[0]
     if factor_sizes is None:
       factor_sizes = infer_factor_sizes(num_images)
     elif int(np.prod(factor_sizes)) != num_images:
-      raise ValueError("factor_sizes {} (product {}) do not match the {} images "
+      raise errors.DataError("factor_sizes {} (product {}) do not match the {} images "
                        "in {}".format(list(factor_sizes),
                                       int(np.prod(factor_sizes)), num_images,
                                       self.path))

@@ -28,11 +28,13 @@ per-image Python loop): `render(factors)` maps int `[B, 7]` to float32
 `[B, 64, 64, 3]` in [0, 1].
 """
 import hashlib
+import inspect
 
 import numpy as np
 
 from disentanglement_ext import compat  # noqa: F401  pylint: disable=unused-import
 from disentanglement_ext.data import _factor_grid
+from drpm_tf import errors
 
 FACTOR_SIZES = (6, 6, 2, 3, 3, 40, 40)
 FACTOR_NAMES = ("object_color", "object_shape", "object_size", "camera_height",
@@ -195,15 +197,21 @@ def render(factors, chunk_size=32):
   """
   factors = np.asarray(factors, dtype=np.int64)
   if factors.ndim != 2 or factors.shape[1] != len(FACTOR_SIZES):
-    raise ValueError("factors must have shape [batch, {}], got {}".format(
-        len(FACTOR_SIZES), factors.shape))
+    raise errors.ConfigError(
+        "factors must have shape [batch, {}], got {}.".format(
+            len(FACTOR_SIZES), factors.shape))
   if np.any(factors < 0) or np.any(factors >= np.array(FACTOR_SIZES)):
-    raise ValueError("factor values out of range {}".format(FACTOR_SIZES))
+    raise errors.ConfigError("factor values out of range {}.".format(
+        FACTOR_SIZES))
   out = np.empty((factors.shape[0], IMAGE_SIZE, IMAGE_SIZE, 3), np.float32)
   for start in range(0, factors.shape[0], chunk_size):
     stop = start + chunk_size
     _render_chunk(factors[start:stop], out[start:stop])
   return out
+
+
+_RENDER_FUNCTIONS = (_coverage, _norm, _segment_distance, _polygon_distance,
+                     _render_chunk, render)
 
 
 class SyntheticMPI3D(_factor_grid.FactorGridData):
@@ -225,6 +233,15 @@ class SyntheticMPI3D(_factor_grid.FactorGridData):
     return render(factors)
 
   def cache_fingerprint(self):
-    """Changes whenever the renderer may render differently (image caches)."""
-    with open(__file__.replace(".pyc", ".py"), "rb") as f:
-      return hashlib.sha256(f.read()).hexdigest()
+    """Changes whenever the renderer may render differently (image caches):
+    a hash of the rendering functions' source and of every module constant
+    they read."""
+    digest = hashlib.sha256()
+    for function in _RENDER_FUNCTIONS:
+      digest.update(inspect.getsource(function).encode())
+    for name, value in sorted(globals().items()):
+      if name != "_RENDER_FUNCTIONS" and isinstance(
+          value, (np.ndarray, float, int, tuple)) and (
+              name.isupper() or name.startswith("_")):
+        digest.update(name.encode() + repr(np.asarray(value).tolist()).encode())
+    return digest.hexdigest()

@@ -24,6 +24,7 @@ import numpy as np
 import tensorflow as tf
 
 from disentanglement_ext import compat  # noqa: F401  pylint: disable=unused-import
+from drpm_tf import errors
 
 RANDOM_N_S = -1
 
@@ -59,7 +60,7 @@ class WeakPairSampler(object):
     num_factors = ground_truth_data.num_factors
     if (not isinstance(n_s, (int, np.integer)) or isinstance(n_s, bool) or
         not (n_s == RANDOM_N_S or 0 <= n_s <= num_factors)):
-      raise ValueError(
+      raise errors.ConfigError(
           "n_s (number of shared factors, gin `weak_pairs.n_s`) must be an "
           "integer in [0, {}] or -1 (random per pair); got {!r}.".format(
               num_factors, n_s))
@@ -67,7 +68,7 @@ class WeakPairSampler(object):
     # A factor with a single value can never differ between the views, so a
     # pair could not have exactly n_s shared factors unless all are shared.
     if n_s != num_factors and np.any(sizes < 2):
-      raise ValueError(
+      raise errors.ConfigError(
           "factors {} have fewer than 2 values and cannot be resampled to a "
           "different value; only n_s = {} is possible for this dataset, got "
           "n_s = {}.".format(np.flatnonzero(sizes < 2).tolist(), num_factors,

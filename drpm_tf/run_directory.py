@@ -1,0 +1,186 @@
+"""Run directories that never lose anything: markers, locks, atomic writes.
+
+Every training command of this project writes a marker file,
+`drpm_run.json`, into its run directory before anything else. The marker is
+what makes a directory recognizably ours: `--overwrite` deletes a directory
+only when it holds the marker (or, for runs made before markers existed, our
+own checkpoint layout), and refuses with a message naming the folder
+otherwise. A run holds an OS file lock (`.run.lock`, `fcntl.flock`) for its
+whole life, released by the OS even when the process is killed, so a second
+process on the same run waits or skips instead of training it twice.
+Results are written to a unique temporary file and renamed (`write_json`),
+so readers never see half a file and concurrent writers never share a name.
+On resume, `config_changes` compares the run's saved gin bindings with the
+new ones so a trainer can apply what may change and refuse the rest.
+"""
+import contextlib
+import datetime
+import errno
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+
+from drpm_tf import errors
+
+MARKER = "drpm_run.json"
+LOCK = ".run.lock"
+
+
+def write_atomic(path, text):
+  """Writes `text` to `path` through a unique temporary file + rename."""
+  directory = os.path.dirname(os.path.abspath(path))
+  os.makedirs(directory, exist_ok=True)
+  fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".",
+                             suffix=".tmp", dir=directory)
+  try:
+    with os.fdopen(fd, "w") as f:
+      f.write(text)
+    os.replace(tmp, path)
+  except BaseException:
+    with contextlib.suppress(OSError):
+      os.remove(tmp)
+    raise
+
+
+def write_json(path, value):
+  """Atomic JSON writer; refuses non-finite numbers (never half a file)."""
+  write_atomic(path, json.dumps(value, indent=2, allow_nan=False) + "\n")
+
+
+def is_ours(model_dir, legacy_signatures=()):
+  """Whether `model_dir` is a run directory made by this project.
+
+  Args:
+    model_dir: a directory.
+    legacy_signatures: paths (relative to `model_dir`) any of which marks a
+      run made before markers existed, e.g. its checkpoint state file.
+  """
+  return any(os.path.exists(os.path.join(model_dir, p))
+             for p in (MARKER,) + tuple(legacy_signatures))
+
+
+def check_writable(model_dir, flag="--model_dir"):
+  """Raises `RunDirectoryError` if `model_dir` cannot hold a run."""
+  path = os.path.abspath(model_dir)
+  if os.path.exists(path) and not os.path.isdir(path):
+    raise errors.RunDirectoryError(
+        "{} {} is a file, not a directory.".format(flag, model_dir))
+  parent = path
+  while not os.path.exists(parent):
+    parent = os.path.dirname(parent)
+  if not os.path.isdir(parent) or not os.access(parent, os.W_OK | os.X_OK):
+    raise errors.RunDirectoryError(
+        "{} {} is not writable ({} does not allow creating it).".format(
+            flag, model_dir, parent))
+  if os.path.isdir(path) and not os.access(path, os.W_OK | os.X_OK):
+    raise errors.RunDirectoryError("{} {} is not writable.".format(
+        flag, model_dir))
+
+
+def remove_run(model_dir, legacy_signatures=()):
+  """Deletes `model_dir` for `--overwrite`, only if it is one of our runs.
+
+  Raises:
+    RunDirectoryError: the directory holds no marker of ours (nothing is
+      deleted).
+  """
+  if not os.path.exists(model_dir):
+    return
+  if not is_ours(model_dir, legacy_signatures):
+    raise errors.RunDirectoryError(
+        "Refusing to overwrite {}: it is not a run directory of ours (no {} "
+        "inside). Choose another --model_dir or remove it yourself.".format(
+            model_dir, MARKER))
+  shutil.rmtree(model_dir)
+
+
+def mark(model_dir, kind):
+  """Creates `model_dir` (if needed) and writes the marker once."""
+  os.makedirs(model_dir, exist_ok=True)
+  path = os.path.join(model_dir, MARKER)
+  if not os.path.exists(path):
+    write_json(path, {"kind": kind, "created": datetime.datetime.now(
+        datetime.timezone.utc).isoformat(timespec="seconds")})
+
+
+@contextlib.contextmanager
+def run_lock(model_dir, wait=False, name=LOCK):
+  """Holds `<model_dir>/<name>` exclusively for the `with` block.
+
+  Args:
+    model_dir: the run directory (created if missing).
+    wait: block until the lock is free; otherwise raise at once.
+    name: the lock file (`.run.lock`: a training or export; a sweep that
+      drives the run uses its own).
+
+  Raises:
+    RunDirectoryError: another process holds the lock and `wait` is False.
+  """
+  os.makedirs(model_dir, exist_ok=True)
+  with open(os.path.join(model_dir, name), "a") as handle:
+    try:
+      fcntl.flock(handle, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+    except OSError as error:
+      if error.errno not in (errno.EAGAIN, errno.EACCES):
+        raise
+      raise errors.RunDirectoryError(
+          "{} is in use by another process (it holds {}); wait for it to "
+          "finish or use another --model_dir.".format(model_dir, name))
+    try:
+      yield
+    finally:
+      fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def is_locked(model_dir, name=LOCK):
+  """Whether another process holds `model_dir`'s lock `name` right now."""
+  path = os.path.join(model_dir, name)
+  if not os.path.exists(path):
+    return False
+  with open(path, "a") as handle:
+    try:
+      fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+      return True
+    fcntl.flock(handle, fcntl.LOCK_UN)
+  return False
+
+
+def read_bindings(text):
+  """{'selector.param': value} of a gin config text (parsed, not bound).
+
+  `include` statements are not followed (operative configs have none).
+  """
+  from gin import config  # pylint: disable=g-import-not-at-top
+  from gin import config_parser  # pylint: disable=g-import-not-at-top
+  values = {}
+  parser = config_parser.ConfigParser(text, config.ParserDelegate(
+      skip_unknown=True))
+  for statement in parser:
+    if isinstance(statement, config_parser.BindingStatement):
+      key = statement.selector
+      if statement.arg_name:
+        key += "." + statement.arg_name
+      if statement.scope:
+        key = statement.scope + "/" + key
+      values[key] = statement.value
+  return values
+
+
+def config_changes(saved_text, new_text):
+  """[(binding, saved value, new value)] that differ between two configs."""
+  saved, new = read_bindings(saved_text), read_bindings(new_text)
+  missing = object()
+  changes = []
+  for key in sorted(set(saved) | set(new)):
+    before, after = saved.get(key, missing), new.get(key, missing)
+    if before != after:
+      changes.append((key, None if before is missing else before,
+                      None if after is missing else after))
+  return changes
+
+
+def format_changes(changes):
+  return "; ".join("{}: {!r} -> {!r}".format(k, a, b) for k, a, b in changes)
