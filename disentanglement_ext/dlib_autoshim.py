@@ -10,20 +10,20 @@ anyway) before dlib's own code runs, and once dlib's `named_data` module has
 executed, registers our dataset names again (`compat.apply()` is idempotent).
 Nothing happens in processes that never import disentanglement_lib.
 
-Opt-in, without touching the virtualenv: `disentanglement_ext/dlib_site/`
-holds a `sitecustomize.py` that calls `install()`, so
+Every install of drpm-tf (wheel, sdist or editable) puts `drpm_tf_dlib_shim.pth`
+at the top of site-packages (setup.py's build_py), whose one line calls
+`install()` at interpreter start, so in that environment
 
-    PYTHONPATH=$(python -c "import disentanglement_ext.dlib_autoshim as m; print(m.SITE_DIR)") \
-        dlib_evaluate --input_dir ... --output_dir ... --gin_config ...
+    dlib_evaluate --input_dir ... --output_dir ... --gin_config ...
 
-runs dlib's own script unchanged (equivalent to `drpm-dlib-evaluate`).
+runs dlib's own script unchanged (equivalent to `drpm-dlib-evaluate`), with no
+environment variable. Importing this module costs only the standard library's
+import machinery: it must stay cheap, since it runs in every interpreter there.
 """
 import importlib.abc
 import importlib.machinery
-import os
 import sys
 
-SITE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dlib_site")
 _NAMED_DATA = "disentanglement_lib.data.ground_truth.named_data"
 
 
