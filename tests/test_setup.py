@@ -4,6 +4,7 @@ Runs on both stacks. The dlib extra's pins are checked on the pinned stack in
 tests/disentanglement_ext/test_setup_dlib.py.
 """
 import importlib.metadata
+import json
 import os
 import subprocess
 import sys
@@ -44,18 +45,20 @@ def _probe(site_dir=None):
   """
   code = "\n".join([
       "import sys",
-      "before = set(sys.modules)",  # What interpreter start imported.
-      "site_dir = sys.argv[1]",
-      "if site_dir:",
-      "  import site; site.addsitedir(site_dir)",
+      "at_start = set(sys.modules)",
+      "if sys.argv[1]:",
+      "  import site; site.addsitedir(sys.argv[1])",
+      "import json",
       "finders = [type(f).__module__ for f in sys.meta_path]",
-      "heavy = sorted(m for m in ('gin', 'numpy', 'tensorflow',",
-      "    'disentanglement_ext.compat', 'disentanglement_lib')",
-      "    if m in sys.modules)",
+      "heavy = [m for m in ('gin', 'numpy', 'tensorflow',",
+      "         'disentanglement_ext.compat', 'disentanglement_lib')",
+      "         if m in sys.modules]",
+      "started = 'disentanglement_ext' in at_start",
       "import disentanglement_ext",
-      "print(finders.count({!r}), heavy,".format(AUTOSHIM),
-      "      'disentanglement_ext' in before,",
-      "      disentanglement_ext.__file__)",
+      "print(json.dumps(dict(finders=finders.count({!r}), heavy=heavy,".format(
+          AUTOSHIM),
+      "                      at_start=started,",
+      "                      package=disentanglement_ext.__file__)))",
   ])
   env = {k: v for k, v in os.environ.items()
          if k not in ("PYTHONPATH", "PYTHONSTARTUP")}
@@ -64,14 +67,15 @@ def _probe(site_dir=None):
                         capture_output=True, text=True, env=env, cwd="/",
                         timeout=60)
   assert proc.returncode == 0, proc.stderr
-  return proc.stdout.split()
+  return json.loads(proc.stdout)
 
 
 def test_shim_pth_is_active_in_this_venv_and_lazy():
-  # Installed by `make` (editable): one finder, and nothing heavy imported.
-  count, *rest = _probe()
-  assert count == "1"
-  assert rest[:2] == ["[]", "True"]
+  # Installed by `make` (editable): the finder is there from the start, and
+  # registering it imported nothing heavy.
+  probe = _probe()
+  assert probe["finders"] == 1 and probe["at_start"]
+  assert probe["heavy"] == []
 
 
 def test_built_package_ships_the_pth_at_the_top_of_site_packages(tmp_path):
@@ -84,7 +88,6 @@ def test_built_package_ships_the_pth_at_the_top_of_site_packages(tmp_path):
       capture_output=True, text=True, cwd=ROOT, timeout=300)
   assert proc.returncode == 0, proc.stderr
   assert (build_lib / PTH).read_text().startswith("import ")
-  assert (build_lib / "disentanglement_ext" / "dlib_autoshim.py").is_file()
-  count, heavy, _, package_file = _probe(str(build_lib))
-  assert count == "1" and heavy == "[]"
-  assert package_file.startswith(str(build_lib))
+  probe = _probe(str(build_lib))
+  assert probe["finders"] == 1 and probe["heavy"] == []
+  assert probe["package"].startswith(str(build_lib))
