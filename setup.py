@@ -14,8 +14,8 @@ import os
 import setuptools
 from setuptools.command.build_py import build_py
 
-# Lower bounds of the core: the oldest versions it is tested with (the pinned
-# stack). TensorFlow itself is in the `tf` / `dlib` extras, as in TFP's own
+# Lower bounds of the core: the core tests pass with exactly these versions
+# (Python 3.11, tensorflow-cpu 2.15.1, tensorboard 2.15.0, tqdm 4.60.0, ...). TensorFlow itself is in the `tf` / `dlib` extras, as in TFP's own
 # `tensorflow-probability[tf]`: it ships as `tensorflow`, `tensorflow-cpu`, ...,
 # all installing the same `tensorflow` package, so requiring one here would
 # install it over another one that is already there.
@@ -66,9 +66,12 @@ EXTRAS = {
 # so disentanglement_lib's own scripts (dlib_evaluate, ...) run on gin 0.5. The
 # hook does nothing until a disentanglement_lib module is imported.
 DLIB_SHIM_PTH = "drpm_tf_dlib_shim.pth"
+# One line (site.py runs a .pth line that starts with "import"); exec for the
+# try, so a .pth left behind without its package does nothing. Plain imports,
+# not importlib.util: this runs at every interpreter start.
 DLIB_SHIM_LINE = (
-    "import importlib.util as _u; _u.find_spec('disentanglement_ext') and "
-    "__import__('disentanglement_ext.dlib_autoshim').dlib_autoshim.install()\n")
+    "import sys; exec('try:\\n from disentanglement_ext import dlib_autoshim\\n"
+    "except ImportError:\\n pass\\nelse:\\n dlib_autoshim.install()')\n")
 
 
 class BuildPyWithShim(build_py):

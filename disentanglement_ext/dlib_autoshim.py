@@ -17,17 +17,18 @@ at the top of site-packages (setup.py's build_py), whose one line calls
     dlib_evaluate --input_dir ... --output_dir ... --gin_config ...
 
 runs dlib's own script unchanged (equivalent to `drpm-dlib-evaluate`), with no
-environment variable. Importing this module costs only the standard library's
-import machinery: it must stay cheap, since it runs in every interpreter there.
+environment variable. This module runs in every interpreter there, so it
+imports nothing but `importlib.machinery` (the finder and loader follow the
+import protocol without `importlib.abc`, which imports `importlib.resources`,
+`tempfile`, `shutil`, ...: tens of milliseconds).
 """
-import importlib.abc
 import importlib.machinery
 import sys
 
 _NAMED_DATA = "disentanglement_lib.data.ground_truth.named_data"
 
 
-class _Loader(importlib.abc.Loader):
+class _Loader:
   """Wraps dlib's loader for named_data: registers our names after exec."""
 
   def __init__(self, loader):
@@ -42,7 +43,7 @@ class _Loader(importlib.abc.Loader):
     compat.apply()
 
 
-class _Finder(importlib.abc.MetaPathFinder):
+class _Finder:
   """Applies the gin patch before the first disentanglement_lib import."""
 
   def find_spec(self, fullname, path, target=None):

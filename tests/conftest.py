@@ -1,18 +1,20 @@
-"""Names the TensorFlow stack in the pytest header (two stacks are tested)."""
+"""Names the TensorFlow stack at the end of each run (two stacks are tested)."""
 import importlib.metadata
+import os
 import sys
 
 STACK = ("tensorflow", "tensorflow-cpu", "tensorflow-probability", "keras",
          "tf-keras", "numpy", "gin-config", "disentanglement-lib")
 
 
-def pytest_report_header(config):
-  del config  # Unused.
+def pytest_terminal_summary(terminalreporter):
   versions = []
   for name in STACK:
     try:
       versions.append(f"{name} {importlib.metadata.version(name)}")
     except importlib.metadata.PackageNotFoundError:
       pass
-  return "stack: Python {}.{}, {}".format(*sys.version_info[:2],
-                                         ", ".join(versions))
+  if os.environ.get("TF_USE_LEGACY_KERAS", "").lower() in ("1", "true"):
+    versions.append("TF_USE_LEGACY_KERAS=1")
+  terminalreporter.write_line("stack: Python {}.{}, {}".format(
+      *sys.version_info[:2], ", ".join(versions)))
