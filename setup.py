@@ -15,10 +15,10 @@ import setuptools
 from setuptools.command.build_py import build_py
 
 # Lower bounds of the core: the core tests pass with exactly these versions
-# (Python 3.11, tensorflow-cpu 2.15.1, tensorboard 2.15.0, tqdm 4.60.0, ...). TensorFlow itself is in the `tf` / `dlib` extras, as in TFP's own
-# `tensorflow-probability[tf]`: it ships as `tensorflow`, `tensorflow-cpu`, ...,
-# all installing the same `tensorflow` package, so requiring one here would
-# install it over another one that is already there.
+# (Python 3.11, tensorflow-cpu 2.15.1). TensorFlow itself is in the `tf` /
+# `dlib` extras, as in TFP's own `tensorflow-probability[tf]`: it ships as
+# `tensorflow`, `tensorflow-cpu`, ..., all installing the same `tensorflow`
+# package, so requiring one here would install it over one already there.
 CORE = [
     "tensorflow-probability>=0.23",  # >= 0.24 with TensorFlow >= 2.16
     "numpy>=1.23",
