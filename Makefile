@@ -1,16 +1,41 @@
 # The first two commands on a fresh machine: `make demo` and `make test`.
-# Both create .venv at the repository root from scratch if it is missing.
-PYTHON ?= python3
+# Both create .venv at the repository root from scratch if it is missing, on
+# the pinned stack (requirements.txt). `make test-modern` tests the core
+# library on the current TensorFlow stack in .venv-modern.
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+MODERN_VENV := .venv-modern
+MODERN_STAMP := $(MODERN_VENV)/.installed
 
-.PHONY: venv test demo bench generative-docs table1-demo table1-quick table1-cpu table1-variants clean
+# Interpreters, newest first. The pinned stack needs Python 3.11 or 3.10:
+# tensorflow-cpu 2.15.1 (for the disentanglement_lib integration) has wheels
+# for Python 3.9-3.11 only. The current stack takes the newest of 3.10-3.13.
+# PYTHON=/path/to/python overrides the search for .venv.
+PINNED_PYTHONS := 3.11 3.10
+MODERN_PYTHONS := 3.13 3.12 3.11 3.10
+
+# `python3.X` on PATH, then ~/.pyenv/versions: the first that really is 3.X
+# and can create a venv (pyenv's shim of an inactive version is on PATH but
+# fails; Debian's python3.X may lack ensurepip). Empty if none.
+find_python = $(shell for v in $(1); do \
+  for p in python$$v $${PYENV_ROOT:-$(HOME)/.pyenv}/versions/$$v*/bin/python$$v; do \
+    if $$p -c "import sys, venv, ensurepip; sys.exit(sys.version[:len('$$v') + 1] != '$$v.')" >/dev/null 2>&1; \
+    then $$p -c "import sys; print(sys.executable)"; exit 0; fi; \
+  done; done)
+
+.PHONY: venv venv-modern test test-modern demo bench generative-docs table1-demo table1-quick table1-cpu table1-variants clean
 
 venv: $(STAMP)
+venv-modern: $(MODERN_STAMP)
 
-$(STAMP): requirements.txt setup.py
-	$(PYTHON) -m venv $(VENV)
+$(STAMP): requirements.txt setup.py pyproject.toml
+	@python="$(or $(PYTHON),$(call find_python,$(PINNED_PYTHONS)))"; \
+	if [ -z "$$python" ] || ! "$$python" -c "import sys; sys.exit(sys.version_info[:2] not in ((3, 10), (3, 11)))" 2>/dev/null; then \
+	  echo "make: the pinned stack needs Python 3.11 or 3.10 (tensorflow-cpu 2.15.1, which the disentanglement_lib integration needs, has no wheels for newer Pythons); none found on PATH or in ~/.pyenv/versions$(if $(PYTHON), (PYTHON=$(PYTHON) is not one)) -- install one or pass PYTHON=/path/to/python3.11." >&2; \
+	  exit 1; \
+	fi; \
+	echo "$$python -m venv $(VENV)"; "$$python" -m venv $(VENV)
 	$(PY) -m pip install --upgrade pip
 	$(PY) -m pip install -r requirements.txt
 	# disentanglement-lib 1.5 pins tensorflow_probability==0.7: install it without deps.
@@ -18,13 +43,35 @@ $(STAMP): requirements.txt setup.py
 	$(PY) -m pip install --no-deps -e .
 	touch $(STAMP)
 
+# The current stack from setup.py's own metadata (core + `tf` + `test`
+# extras, newest releases): proves the declared dependencies are complete.
+$(MODERN_STAMP): setup.py pyproject.toml
+	@python="$(call find_python,$(MODERN_PYTHONS))"; \
+	if [ -z "$$python" ]; then \
+	  echo "make: the current TensorFlow stack needs Python 3.10-3.13 (the versions TensorFlow >= 2.16 has wheels for); none found on PATH or in ~/.pyenv/versions." >&2; \
+	  exit 1; \
+	fi; \
+	echo "$$python -m venv $(MODERN_VENV)"; "$$python" -m venv $(MODERN_VENV)
+	$(MODERN_VENV)/bin/python -m pip install --upgrade pip
+	$(MODERN_VENV)/bin/python -m pip install -e ".[tf,test]"
+	touch $(MODERN_STAMP)
+
 # The tests compare training runs bit for bit (resume == uninterrupted). Under
 # machine load TF's CPU results are not bit-reproducible with oneDNN kernels
 # (load-dependent summation order) or with concurrent op execution (measured:
 # about one step in a hundred rounds differently), so tests run with TF's own
 # kernels and one inter-op thread (each op still uses all cores).
+TEST_ENV := TF_ENABLE_ONEDNN_OPTS=0 TF_NUM_INTEROP_THREADS=1
+
 test: $(STAMP)
-	TF_ENABLE_ONEDNN_OPTS=0 TF_NUM_INTEROP_THREADS=1 $(PY) -m pytest -q tests
+	$(TEST_ENV) $(PY) -m pytest -q tests
+
+# The same suite on the current stack, with Keras 3 and then with legacy
+# tf-keras (TF_USE_LEGACY_KERAS=1); the disentanglement_lib tests skip there
+# (tests/disentanglement_ext/conftest.py says why).
+test-modern: $(MODERN_STAMP)
+	$(TEST_ENV) $(MODERN_VENV)/bin/python -m pytest -q -rs tests
+	$(TEST_ENV) TF_USE_LEGACY_KERAS=1 $(MODERN_VENV)/bin/python -m pytest -q -rs tests
 
 # Sample DRPM partitions; train the generative DRPM-VAE on the embedded digits,
 # evaluate it and draw its samples; then the Table 1 pipeline on the demo
@@ -81,4 +128,4 @@ bench: $(STAMP)
 	$(PY) scripts/bench_generative.py --output docs/benchmarks_generative.md
 
 clean:
-	rm -rf $(VENV) demo_output runs .pytest_cache
+	rm -rf $(VENV) $(MODERN_VENV) demo_output runs .pytest_cache

@@ -10,24 +10,25 @@ anyway) before dlib's own code runs, and once dlib's `named_data` module has
 executed, registers our dataset names again (`compat.apply()` is idempotent).
 Nothing happens in processes that never import disentanglement_lib.
 
-Opt-in, without touching the virtualenv: `disentanglement_ext/dlib_site/`
-holds a `sitecustomize.py` that calls `install()`, so
+Every install of drpm-tf (wheel, sdist or editable) puts `drpm_tf_dlib_shim.pth`
+at the top of site-packages (setup.py's build_py), whose one line calls
+`install()` at interpreter start, so in that environment
 
-    PYTHONPATH=$(python -c "import disentanglement_ext.dlib_autoshim as m; print(m.SITE_DIR)") \
-        dlib_evaluate --input_dir ... --output_dir ... --gin_config ...
+    dlib_evaluate --input_dir ... --output_dir ... --gin_config ...
 
-runs dlib's own script unchanged (equivalent to `drpm-dlib-evaluate`).
+runs dlib's own script unchanged (equivalent to `drpm-dlib-evaluate`), with no
+environment variable. This module runs in every interpreter there, so it
+imports nothing but `importlib.machinery` (the finder and loader follow the
+import protocol without `importlib.abc`, which imports `importlib.resources`,
+`tempfile`, `shutil`, ...: tens of milliseconds).
 """
-import importlib.abc
 import importlib.machinery
-import os
 import sys
 
-SITE_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "dlib_site")
 _NAMED_DATA = "disentanglement_lib.data.ground_truth.named_data"
 
 
-class _Loader(importlib.abc.Loader):
+class _Loader:
   """Wraps dlib's loader for named_data: registers our names after exec."""
 
   def __init__(self, loader):
@@ -42,7 +43,7 @@ class _Loader(importlib.abc.Loader):
     compat.apply()
 
 
-class _Finder(importlib.abc.MetaPathFinder):
+class _Finder:
   """Applies the gin patch before the first disentanglement_lib import."""
 
   def find_spec(self, fullname, path, target=None):

@@ -30,6 +30,8 @@ of both, an unbiased Monte-Carlo estimate of the partition KL, with one weight.
 `beta`, `gamma`, `delta` and the temperature follow `ExponentialAnnealing`.
 """
 
+import inspect
+
 import gin
 import numpy as np
 import tensorflow as tf
@@ -80,6 +82,19 @@ def _gaussian_kl(mean, log_var, prior_mean, prior_log_var):
       - 1., axis=-1)
 
 
+def _keras_inspectable(cls):
+  """Lets Keras 3 inspect the constructor of a gin-configurable model.
+
+  Keras 3 reads `inspect.getfullargspec(cls.__init__)` whenever a model is
+  created. That does not follow the `functools.wraps` wrapper `gin.configurable`
+  puts around `__init__` (it sees `(*args, **kwargs)` and raises IndexError),
+  but it honours `__signature__`, so the wrapper advertises the real one.
+  """
+  cls.__init__.__signature__ = inspect.signature(cls.__init__)
+  return cls
+
+
+@_keras_inspectable  # Applied after gin's decorator (bottom-up).
 @gin.configurable('DRPMVAE', denylist=['name'])
 class DRPMVAE(tf.keras.Model):
   """Generative DRPM-VAE with `K` Gaussian priors and a custom `train_step`.
