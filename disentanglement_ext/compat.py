@@ -25,7 +25,7 @@ Patches (each idempotent; `apply()` re-runs them safely):
    directories makes a second `evaluate(..., overwrite=True)` into the same
    output directory fail within one process ("could not create ...").
 
-Not patched (cannot run on any TF 2; see DESIGN.md): modules importing
+Not patched (cannot run on any TF 2; see docs/design.md): modules importing
 `tensorflow.contrib` -- `methods.unsupervised.{vae,train}`,
 `postprocessing.postprocess` (through `utils.convolute_hub`) and
 `evaluation.abstract_reasoning.{models,reason}`.

@@ -1,6 +1,6 @@
 """Weakly-supervised pairs that share EXACTLY `n_s` ground-truth factors.
 
-Protocol (DESIGN.md, Table 1): sample the factors of view 1; choose `n_s`
+Protocol (docs/design.md, Table 1): sample the factors of view 1; choose `n_s`
 factors uniformly to share; resample every other factor to a DIFFERENT value
 (uniform over the other values) for view 2. So a pair differs in exactly
 `num_factors - n_s` factors, and the returned `shared_mask` is exact.
