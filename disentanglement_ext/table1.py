@@ -34,6 +34,7 @@ D/figure5_<preset>.png (MSE between estimated number of shared dims and n_s).
 import argparse
 import collections
 import concurrent.futures
+import contextlib
 import csv
 import io
 import json
@@ -261,7 +262,8 @@ def execute_run(run, settings, threads=1, dci=False, extra_bindings=(),
   """Trains / evaluates one run as needed. Returns (name, status, seconds).
 
   status: 'skipped' (already finished), 'busy' (another process holds the
-  run), 'done' or 'failed: <stage>'. The children's output goes to
+  run), 'done', 'failed: directory' (the run's directory holds files not
+  ours) or 'failed: <stage>'. The children's output goes to
   <model_dir>/table1_run.log. The run is locked (`.sweep.lock`) while this
   process works on it, so two sweeps on one output directory never run it
   twice: the second one reports it as busy.
@@ -269,13 +271,24 @@ def execute_run(run, settings, threads=1, dci=False, extra_bindings=(),
   timer = time.time()
   if is_finished(run.model_dir, dci):
     return run.name, "skipped", 0.
-  try:
-    with run_directory.run_lock(run.model_dir, name=SWEEP_LOCK):
-      return _execute_stages(run, settings, threads, dci, extra_bindings,
-                             log, timer)
-  except errors.RunDirectoryError:
-    log("[{}] skipped: another process is working on it.".format(run.name))
-    return run.name, "busy", time.time() - timer
+  with contextlib.ExitStack() as stack:
+    try:
+      stack.enter_context(run_directory.run_lock(run.model_dir,
+                                                 name=SWEEP_LOCK))
+    except errors.RunDirectoryError:
+      log("[{}] skipped: another process is working on it.".format(run.name))
+      return run.name, "busy", time.time() - timer
+    # Mark the run directory as ours (the trainer refuses a directory with
+    # unmarked files, such as the sweep's log); a sweep made before markers
+    # existed left its log in it.
+    try:
+      run_directory.check_usable(run.model_dir, (LOG_FILE,), flag="run")
+    except errors.RunDirectoryError as error:
+      log("[{}] {}".format(run.name, error))
+      return run.name, "failed: directory", time.time() - timer
+    run_directory.mark(run.model_dir, "drpm-reproduce-table1")
+    return _execute_stages(run, settings, threads, dci, extra_bindings, log,
+                           timer)
 
 
 def _execute_stages(run, settings, threads, dci, extra_bindings, log, timer):

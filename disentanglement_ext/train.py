@@ -207,26 +207,19 @@ def _feed(dataset, model, data_cache_dir):
 def prepare_run_directory(model_dir, overwrite, export):
   """Checks `model_dir` against the request, after all settings were checked.
 
-  Under the run lock: refuses a finished run without `overwrite`; with
-  `overwrite`, empties the directory if (and only if) it is one of our runs;
-  then marks it as ours.
+  Under the run lock: refuses a directory holding files that are not a run of
+  ours, and a finished run without `overwrite`; with `overwrite`, empties
+  the run; then marks the directory as ours.
   """
-  # Lock files: held by us, or by a sweep driving us.
-  contents = [n for n in os.listdir(model_dir) if not n.endswith(".lock")]
-  if overwrite and contents:
-    if not run_directory.is_ours(model_dir, LEGACY_SIGNATURES):
-      run_directory.remove_run(model_dir, LEGACY_SIGNATURES)  # raises
-    for name in contents:
-      path = os.path.join(model_dir, name)
-      if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path)
-      else:
-        os.remove(path)
-  elif is_finished(model_dir, export):
-    raise errors.RunDirectoryError(
-        "{} already holds a finished run ({}); pass --overwrite to train "
-        "again, or --export_only to redo its export.".format(
-            model_dir, TRAIN_RESULTS))
+  if overwrite:
+    run_directory.clear_run(model_dir, LEGACY_SIGNATURES)
+  else:
+    run_directory.check_usable(model_dir, LEGACY_SIGNATURES)
+    if is_finished(model_dir, export):
+      raise errors.RunDirectoryError(
+          "{} already holds a finished run ({}); pass --overwrite to train "
+          "again, or --export_only to redo its export.".format(
+              model_dir, TRAIN_RESULTS))
   run_directory.mark(model_dir, RUN_KIND)
 
 
@@ -466,6 +459,9 @@ def train(model_dir, overwrite=False, training_steps=300000, batch_size=64,
         "train_weak.batch_size = {} is not divisible by the {} replicas of "
         "strategy {!r}.".format(batch_size, num_replicas, strategy))
   is_chief, task_name = worker_task(dist)
+  if is_chief:
+    # Before a lock file is created in it (checked again under the lock).
+    run_directory.check_usable(model_dir, LEGACY_SIGNATURES)
   if dist is not None:
     _log("Strategy {!r}: {} replica(s), {} pairs each.".format(
         strategy, num_replicas, batch_size // num_replicas))
