@@ -45,6 +45,7 @@ import subprocess
 import sys
 import time
 
+from drpm_tf import cli
 from drpm_tf import errors
 from drpm_tf import run_directory
 
@@ -790,6 +791,7 @@ def parse_args(argv):
   parser.add_argument("--seeds", nargs="+", type=int, default=None,
                       help="override the preset's TABLE1_SEEDS")
   parser.add_argument("--config_dir", default=CONFIG_DIR)
+  cli.add_verbose_argument(parser)
   return parser.parse_args(argv)
 
 

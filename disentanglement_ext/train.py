@@ -65,6 +65,7 @@ from disentanglement_ext.data import weak_pairs
 from disentanglement_lib.utils import results
 from drpm_tf import checkpointing
 from drpm_tf import errors
+from drpm_tf import gin_config
 from drpm_tf import run_directory
 
 CHECKPOINT_SUBDIR = "checkpoints"
@@ -553,9 +554,8 @@ def _train_in_directory(model_dir, model, optimizer, checkpoint, dataset,
 def train_with_gin(model_dir, overwrite=False, gin_config_files=None,
                    gin_bindings=None):
   """Parses gin, trains, clears gin (like dlib's `train_with_gin`)."""
-  gin.parse_config_files_and_bindings(gin_config_files or [],
-                                      gin_bindings or [])
   try:
+    gin_config.parse(gin_config_files, gin_bindings)
     return train(model_dir, overwrite=overwrite)
   finally:
     gin.clear_config()
