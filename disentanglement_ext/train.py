@@ -337,14 +337,20 @@ def make_train_step(model, optimizer, dist, batch_size, jit_compile):
   return train_step
 
 
-def _diverged(step, terms, manager):
+def _diverged(step, terms, manager, start):
   last = manager.latest_checkpoint or "none yet"
+  advice = ("Lower train_weak.learning_rate and rerun the same command to "
+            "resume from it.")
+  if step == start + 1 and start > 0:
+    # The restored state itself diverges: resuming again cannot help.
+    advice = ("It diverged at the first step after resuming from that "
+              "checkpoint, so the checkpoint itself is already bad: start over "
+              "with a lower train_weak.learning_rate and --overwrite.")
   return errors.TrainingDivergedError(
       "Training diverged at step {}: the loss ({}) or its gradients are not "
       "finite. The run stopped before saving anything from that step; the "
-      "last good checkpoint ({}) is kept. Lower train_weak.learning_rate and "
-      "rerun the same command to resume from it.".format(
-          step, float(terms["loss"]), last))
+      "last good checkpoint ({}) is kept. {}".format(
+          step, float(terms["loss"]), last, advice))
 
 
 def training_loop(train_step, pipeline, checkpoint, manager, writer, start,
@@ -356,7 +362,7 @@ def training_loop(train_step, pipeline, checkpoint, manager, writer, start,
   for (x1, x2), shared, _, known in pipeline:
     terms = train_step(x1, x2, shared, known, tf.constant(step, tf.int64))
     if not bool(terms.pop("finite")):
-      raise _diverged(step + 1, terms, manager)
+      raise _diverged(step + 1, terms, manager, start)
     step += 1
     checkpoint.step.assign(step)
     if step % log_every == 0 or step == training_steps:
