@@ -302,12 +302,14 @@ def _execute_stages(run, settings, threads, dci, extra_bindings, log, timer):
     stages.append("train")
   elif not export_loads(run.model_dir):
     stages.append("export")
-  retrained = bool(stages)
+  retrained = "train" in stages
+  # The S/I evaluation reads the checkpoints, which a re-export leaves as
+  # they are; DCI reads the export.
   for stage, path in (("evaluate", EVAL_RESULTS),
                       ("validate", VALIDATION_RESULTS)):
     if retrained or not os.path.exists(os.path.join(run.model_dir, path)):
       stages.append(stage)
-  if dci and (retrained or not os.path.exists(
+  if dci and (retrained or "export" in stages or not os.path.exists(
       os.path.join(run.model_dir, DCI_RESULTS))):
     stages.append("dci")
   env = child_env(threads)
@@ -366,7 +368,10 @@ def collect_results(runs, split="test"):
     result = _read_json(os.path.join(
         run.model_dir,
         EVAL_RESULTS if split == "test" else VALIDATION_RESULTS))
-    if result is None or not train_done(run.model_dir):
+    # Evaluated after training (whether the export still loads does not
+    # change the scores).
+    if result is None or not os.path.exists(
+        os.path.join(run.model_dir, TRAIN_RESULTS)):
       continue
     record = dict(method=run.method, n_s=run.n_s, seed=run.seed,
                   S=result.get("S"), I=result.get("I"),
