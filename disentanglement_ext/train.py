@@ -14,13 +14,15 @@ out `model_dir` like disentanglement_lib:
     <model_dir>/postprocessed/mean/   `representation` module + results, ready for
                                       dlib's `evaluation.evaluate`  [export.py]
 
-Resume: rerunning the same command continues from the latest checkpoint (the
-`checkpoint` state file, which TF rewrites atomically only after the new
-checkpoint's files are complete, so an interrupted write is never loaded).
-Model, optimizer, step and the model's random generator are checkpointed, and
-batch `i` of the data stream is a function of (seed, i) only, so a resumed run
-follows the same trajectory. A finished run (train_results.json present) is
-not rerun unless `overwrite=True`, which deletes `model_dir` first.
+Resume: rerunning the same command continues from the latest checkpoint that
+restores (the `checkpoint` state file, which TF rewrites atomically only after
+the new checkpoint's files are complete, so an interrupted write is never
+loaded; damaged files go to `checkpoints/damaged/`). Model, optimizer, step
+and the model's random generator are checkpointed, and batch `i` of the data
+stream is a function of (seed, i) only, so a resumed run follows the same
+trajectory. A finished run (train_results.json present) is not rerun unless
+`overwrite=True`, which empties `model_dir` first if it is one of our runs
+(docs/troubleshooting.md).
 
 Main gin parameters: `dataset.name`, `weak_pairs.n_s`, `weak_vae.*`
 (aggregation, num_latent, beta, gamma, architecture), `train_weak.*` below and

@@ -5,9 +5,10 @@ Every training command of this project writes a marker file,
 what makes a directory recognizably ours: `--overwrite` deletes a directory
 only when it holds the marker (or, for runs made before markers existed, our
 own checkpoint layout), and refuses with a message naming the folder
-otherwise; a directory holding other files is never used as a run at all. A run holds an OS file lock (`.run.lock`, `fcntl.flock`) for its
-whole life, released by the OS even when the process is killed, so a second
-process on the same run waits or skips instead of training it twice.
+otherwise; a directory holding other files is never used as a run at all
+(`check_usable`). A run holds an OS file lock (`.run.lock`, `fcntl.flock`)
+for its whole life, released by the OS even when the process is killed, so a
+second process on the same run waits or skips instead of training it twice.
 Results are written to a unique temporary file and renamed (`write_json`),
 so readers never see half a file and concurrent writers never share a name.
 On resume, `config_changes` compares the run's saved gin bindings with the

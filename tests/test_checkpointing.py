@@ -9,6 +9,8 @@ import tensorflow as tf
 from drpm_tf import checkpointing
 from drpm_tf import errors
 
+import damage
+
 
 def _checkpoint(shape=(3,)):
   return tf.train.Checkpoint(weights=tf.Variable(tf.zeros(shape)),
@@ -26,23 +28,13 @@ def _save_steps(directory, steps=(1, 2, 3)):
   return [os.path.join(directory, "ckpt-{}".format(s)) for s in steps]
 
 
-def _truncate_data(prefix):
-  path = prefix + ".data-00000-of-00001"
-  with open(path, "r+b") as f:
-    f.truncate(os.path.getsize(path) // 2)
-
-
-def _garbage_index(prefix):
-  with open(prefix + ".index", "wb") as f:
-    f.write(b"not an index" * 8)
-
-
-@pytest.mark.parametrize("damage", [_truncate_data, _garbage_index])
+@pytest.mark.parametrize("damage_files", [damage.truncate_data,
+                                          damage.garbage_index])
 def test_restore_falls_back_past_a_damaged_newest_checkpoint(tmp_path,
-                                                             damage):
+                                                             damage_files):
   directory = str(tmp_path / "checkpoints")
   paths = _save_steps(directory)
-  damage(paths[-1])
+  damage_files(paths[-1])
   damaged_files = sorted(os.listdir(directory))
   damaged_files = [n for n in damaged_files if n.startswith("ckpt-3.")]
   with open(os.path.join(directory, damaged_files[0]), "rb") as f:
@@ -78,8 +70,8 @@ def test_every_checkpoint_damaged_is_a_fresh_start_with_all_files_kept(
     tmp_path):
   directory = str(tmp_path / "checkpoints")
   paths = _save_steps(directory, steps=(1, 2))
-  _truncate_data(paths[0])
-  _garbage_index(paths[1])
+  damage.truncate_data(paths[0])
+  damage.garbage_index(paths[1])
   lines = []
   checkpoint = _checkpoint()
   assert checkpointing.restore_latest(checkpoint, directory,

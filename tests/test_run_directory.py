@@ -12,6 +12,8 @@ import pytest
 from drpm_tf import errors
 from drpm_tf import run_directory
 
+import damage
+
 # Each writer process rewrites the same file many times with its own text.
 _WRITER = """
 import sys
@@ -61,27 +63,16 @@ def test_written_files_get_the_mode_open_would_give(tmp_path):
   assert os.stat(path).st_mode & 0o777 == 0o666 & ~umask
 
 
-def _snapshot(directory):
-  """{relative path: bytes} of every file below `directory`."""
-  files = {}
-  for root, _, names in os.walk(directory):
-    for name in names:
-      path = os.path.join(root, name)
-      with open(path, "rb") as f:
-        files[os.path.relpath(path, directory)] = f.read()
-  return files
-
-
 def test_a_folder_that_is_not_ours_is_neither_used_nor_cleared(tmp_path):
   folder = tmp_path / "my_data"
   (folder / "sub").mkdir(parents=True)
   (folder / "notes.txt").write_text("keep me")
   (folder / "sub" / "table.csv").write_text("1,2")
-  before = _snapshot(folder)
+  before = damage.snapshot(folder)
   for call in (run_directory.check_usable, run_directory.clear_run):
     with pytest.raises(errors.RunDirectoryError, match=str(folder)):
       call(str(folder))
-  assert _snapshot(folder) == before
+  assert damage.snapshot(folder) == before
 
 
 def test_clear_run_empties_our_runs_but_keeps_lock_files(tmp_path):

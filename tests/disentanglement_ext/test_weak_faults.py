@@ -1,7 +1,6 @@
 """drpm-train-weak and the Table 1 sweep under faults: --overwrite, divergence,
 damaged checkpoints and exports, changed settings, locks, one-line errors."""
 import glob
-import hashlib
 import json
 import os
 import re
@@ -18,6 +17,8 @@ from disentanglement_ext import export
 from disentanglement_ext import table1
 from disentanglement_ext import train
 from drpm_tf import errors
+
+import damage
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
@@ -83,18 +84,6 @@ def _checkpoint_dir(model_dir):
   return os.path.join(model_dir, train.CHECKPOINT_SUBDIR)
 
 
-def _snapshot(directory):
-  """{relative path: sha256} of every file below `directory`."""
-  files = {}
-  for root, _, names in os.walk(directory):
-    for name in names:
-      path = os.path.join(root, name)
-      with open(path, "rb") as f:
-        files[os.path.relpath(path, directory)] = hashlib.sha256(
-            f.read()).hexdigest()
-  return files
-
-
 def _non_finite_variables(checkpoint_prefix):
   reader = tf.train.load_checkpoint(checkpoint_prefix)
   dtypes = reader.get_variable_to_dtype_map()
@@ -124,24 +113,24 @@ def test_a_folder_that_is_not_a_run_is_refused_and_left_alone(tmp_path):
   (folder / "chapters" / "one.tex").write_text("\\chapter{One}")
   (folder / "notes.txt").write_text("keep")
   before = sorted(os.listdir(folder))
-  contents = _snapshot(str(folder))
+  contents = damage.snapshot(str(folder))
   for overwrite in (True, False):
     with pytest.raises(errors.RunDirectoryError,
                        match="Refusing to use --model_dir {}".format(folder)):
       _train(str(folder), overwrite=overwrite)
     # Nothing deleted, nothing added (not even a lock file or a marker).
     assert sorted(os.listdir(folder)) == before
-    assert _snapshot(str(folder)) == contents
+    assert damage.snapshot(str(folder)) == contents
 
 
 def test_overwrite_checks_every_setting_before_deleting(run_copy):
-  before = _snapshot(run_copy)
+  before = damage.snapshot(run_copy)
   with pytest.raises(errors.ConfigError, match="train_weak.batch_size"):
     _train(run_copy, overwrite=True, batch_size=0)
   with pytest.raises(errors.ConfigError, match="Unknown aggregation"):
     _train(run_copy, overwrite=True,
            extra=["weak_vae.aggregation = 'ada_vae'"])
-  assert _snapshot(run_copy) == before
+  assert damage.snapshot(run_copy) == before
 
 
 def test_overwrite_restarts_our_run(run_copy, capsys):
@@ -219,24 +208,14 @@ def test_resume_with_a_lower_learning_rate_after_divergence(run_copy,
 
 # ---------------------------------------------------- damaged checkpoints --
 
-def _truncate_data(prefix):
-  path = prefix + ".data-00000-of-00001"
-  with open(path, "r+b") as f:
-    f.truncate(os.path.getsize(path) // 2)
-
-
-def _garbage_index(prefix):
-  with open(prefix + ".index", "wb") as f:
-    f.write(b"\x00garbage" * 16)
-
-
-@pytest.mark.parametrize("damage,reason", [
-    (_truncate_data, "Read less bytes than requested"),
-    (_garbage_index, "not an sstable")])
+@pytest.mark.parametrize("damage_files,reason", [
+    (damage.truncate_data, "Read less bytes than requested"),
+    (damage.garbage_index, "not an sstable")])
 def test_a_damaged_newest_checkpoint_is_skipped_and_kept(run_copy, capsys,
-                                                         damage, reason):
+                                                         damage_files,
+                                                         reason):
   newest = os.path.join(_checkpoint_dir(run_copy), "ckpt-10")
-  damage(newest)
+  damage_files(newest)
   result = _train(run_copy)
   output = capsys.readouterr().out
   damaged_dir = os.path.join(_checkpoint_dir(run_copy), "damaged")
@@ -274,7 +253,7 @@ def test_a_new_learning_rate_is_applied_on_resume_and_recorded(run_copy,
 
 
 def test_other_changed_settings_are_refused_listing_them(run_copy):
-  before = _snapshot(run_copy)
+  before = damage.snapshot(run_copy)
   with pytest.raises(errors.RunDirectoryError) as error:
     _train(run_copy, extra=["weak_pairs.n_s = 1",
                             "weak_vae.aggregation = 'hg'"])
@@ -282,19 +261,19 @@ def test_other_changed_settings_are_refused_listing_them(run_copy):
   assert "weak_pairs.n_s: 3 -> 1" in message
   assert "weak_vae.aggregation: 'drpm' -> 'hg'" in message
   assert "--overwrite" in message and "--model_dir" in message
-  assert _snapshot(run_copy) == before
+  assert damage.snapshot(run_copy) == before
 
 
 # ---------------------------------------------------------------- locking --
 
 def test_a_run_held_by_another_process_is_refused(run_copy, hold_lock):
-  before = _snapshot(run_copy)
+  before = damage.snapshot(run_copy)
   hold_lock(run_copy)
   with pytest.raises(errors.RunDirectoryError,
                      match="{} is in use by another process".format(
                          run_copy)):
     _train(run_copy)
-  assert _snapshot(run_copy) == before
+  assert damage.snapshot(run_copy) == before
 
 
 def test_the_sweep_skips_a_run_another_sweep_holds(tmp_path, hold_lock):
@@ -339,13 +318,15 @@ def _truncate_graph(model_dir):
     f.truncate(os.path.getsize(path) // 3)
 
 
-@pytest.mark.parametrize("damage", [_delete_variables, _truncate_graph])
+@pytest.mark.parametrize("damage_export", [_delete_variables,
+                                           _truncate_graph])
 def test_a_damaged_export_is_redone_from_the_checkpoints(exported_run,
-                                                         tmp_path, damage):
+                                                         tmp_path,
+                                                         damage_export):
   settings, template = exported_run
   run = template._replace(model_dir=str(tmp_path / template.name))
   shutil.copytree(template.model_dir, run.model_dir)
-  damage(run.model_dir)
+  damage_export(run.model_dir)
   assert export.verify_export(run.model_dir)
   assert not table1.is_finished(run.model_dir)
   # The plain training command says how to redo the export.
@@ -355,8 +336,8 @@ def test_a_damaged_export_is_redone_from_the_checkpoints(exported_run,
   for parent in (run.model_dir,
                  os.path.join(run.model_dir, "postprocessed", "mean")):
     os.makedirs(os.path.join(parent, export.TMP_PREFIX + "killed", "module"))
-  checkpoints = _snapshot(_checkpoint_dir(run.model_dir))
-  results = _snapshot(os.path.join(run.model_dir, "results"))
+  checkpoints = damage.snapshot(_checkpoint_dir(run.model_dir))
+  results = damage.snapshot(os.path.join(run.model_dir, "results"))
   name, status, _ = table1.execute_run(run, settings, threads=1)
   with open(os.path.join(run.model_dir, table1.LOG_FILE)) as f:
     log = f.read()
@@ -367,18 +348,18 @@ def test_a_damaged_export_is_redone_from_the_checkpoints(exported_run,
   assert table1.is_finished(run.model_dir)
   assert export.verify_export(run.model_dir) == []
   # Not retrained.
-  assert _snapshot(_checkpoint_dir(run.model_dir)) == checkpoints
-  assert _snapshot(os.path.join(run.model_dir, "results")) == results
+  assert damage.snapshot(_checkpoint_dir(run.model_dir)) == checkpoints
+  assert damage.snapshot(os.path.join(run.model_dir, "results")) == results
   assert not glob.glob(os.path.join(run.model_dir, "**",
                                     export.TMP_PREFIX + "*"), recursive=True)
 
 
 def test_export_only_needs_a_finished_training(run_copy, tmp_path):
-  before = _snapshot(run_copy)
+  before = damage.snapshot(run_copy)
   with pytest.raises(errors.RunDirectoryError,
                      match="--export_only needs a finished training"):
     export.export_run(run_copy)
-  assert _snapshot(run_copy) == before
+  assert damage.snapshot(run_copy) == before
   missing = str(tmp_path / "typo")
   with pytest.raises(errors.RunDirectoryError, match="typo holds none"):
     export.export_run(missing)
