@@ -20,18 +20,17 @@ import glob
 import os
 import shutil
 
-from google.protobuf import text_format
-from google.protobuf.message import DecodeError
 import tensorflow as tf
 
 from drpm_tf import errors
 from drpm_tf import run_directory
 
 DAMAGED_SUBDIR = "damaged"
-# What TensorFlow raises for unreadable checkpoint files: its own errors,
-# and IndexError ("Read less bytes than requested") straight from the C++
-# reader of a truncated .data file.
-_READ_ERRORS = (tf.errors.OpError, IndexError, DecodeError)
+# What TensorFlow raises for unreadable checkpoint files: its own errors
+# (a corrupt tensor fails its checksum: DataLossError), and IndexError ("Read
+# less bytes than requested") straight from the C++ reader of a truncated
+# .data file.
+_READ_ERRORS = (tf.errors.OpError, IndexError)
 
 
 def _move_aside(prefix, directory):
@@ -67,7 +66,8 @@ def _write_state(directory, paths, timestamps, last_preserved_timestamp):
       os.path.abspath(directory), names[-1], all_model_checkpoint_paths=names,
       all_model_checkpoint_timestamps=timestamps or None,
       last_preserved_timestamp=last_preserved_timestamp)
-  run_directory.write_atomic(state_file, text_format.MessageToString(state))
+  # str() of a protocol buffer is its text format, as TF writes the file.
+  run_directory.write_atomic(state_file, str(state))
 
 
 def restore_latest(checkpoint, directory, log=print):

@@ -11,6 +11,17 @@ def truncate_data(prefix):
     f.truncate(os.path.getsize(path) // 2)
 
 
+def flip_data(prefix):
+  """Inverts bytes inside checkpoint `prefix`'s .data file (same size)."""
+  path = prefix + ".data-00000-of-00001"
+  with open(path, "r+b") as f:
+    data = bytearray(f.read())
+    middle = len(data) // 2
+    data[middle:middle + 4] = bytes(b ^ 0xFF for b in data[middle:middle + 4])
+    f.seek(0)
+    f.write(bytes(data))
+
+
 def garbage_index(prefix):
   """Replaces checkpoint `prefix`'s .index file by bytes that are no index."""
   with open(prefix + ".index", "wb") as f:

@@ -29,6 +29,7 @@ def _save_steps(directory, steps=(1, 2, 3)):
 
 
 @pytest.mark.parametrize("damage_files", [damage.truncate_data,
+                                          damage.flip_data,
                                           damage.garbage_index])
 def test_restore_falls_back_past_a_damaged_newest_checkpoint(tmp_path,
                                                              damage_files):
