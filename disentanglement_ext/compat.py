@@ -36,6 +36,8 @@ import shutil
 import gin
 import gin.config
 
+from drpm_tf import errors
+
 # The dlib module whose gin configurable `dataset` we replace.
 NAMED_DATA_MODULE = "disentanglement_lib.data.ground_truth.named_data"
 
@@ -123,13 +125,13 @@ def _patch_named_data():
       A `disentanglement_lib` `GroundTruthData`.
 
     Raises:
-      ValueError: for an unknown name (the message lists the valid names).
+      ConfigError: for an unknown name (the message lists the valid names).
     """
     if name in EXTRA_DATASETS:
       return EXTRA_DATASETS[name]()
     if name in DLIB_DATASETS:
       return dlib_fn(name)
-    raise ValueError(
+    raise errors.ConfigError(
         "Unknown dataset name {!r} (gin binding `dataset.name`). Valid names: "
         "{}.".format(name, ", ".join(dataset_names())))
 

@@ -57,7 +57,30 @@ SPLIT_DIRS = {"test": "weak_evaluation",
 
 def dlib_evaluate(input_dir, output_dir, overwrite=False, gin_config_files=None,
                   gin_bindings=None):
-  """dlib's `evaluation.evaluate_with_gin`, with the compat shim applied."""
+  """dlib's `evaluation.evaluate_with_gin`, with the compat shim applied.
+
+  Raises:
+    RunDirectoryError: `input_dir` holds no TF-Hub module; `output_dir`
+      exists without `overwrite`, or holds more than an evaluation's
+      `results/` (dlib's overwrite deletes `output_dir` as a whole).
+  """
+  if not os.path.exists(os.path.join(input_dir or "", "tfhub",
+                                     "saved_model.pb")):
+    raise errors.RunDirectoryError(
+        "--input_dir {} holds no TF-Hub module (tfhub/saved_model.pb); give "
+        "an exported representation such as <model_dir>/postprocessed/mean."
+        .format(input_dir))
+  if os.path.isdir(output_dir):
+    if not overwrite:
+      raise errors.RunDirectoryError(
+          "--output_dir {} exists; pass --overwrite to replace its "
+          "results.".format(output_dir))
+    others = sorted(set(os.listdir(output_dir)) - {"results"})
+    if others:
+      raise errors.RunDirectoryError(
+          "Refusing to overwrite --output_dir {}: it holds more than an "
+          "evaluation's results/ ({}), and nothing in it was touched."
+          .format(output_dir, ", ".join(others)))
   from disentanglement_lib.evaluation import evaluate  # pylint: disable=g-import-not-at-top
   compat.apply()
   evaluate.evaluate_with_gin(input_dir, output_dir, overwrite,

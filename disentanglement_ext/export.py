@@ -33,6 +33,7 @@ import tensorflow as tf
 import tensorflow_hub as hub
 
 from disentanglement_ext import weak_vae
+from drpm_tf import errors
 from drpm_tf import run_directory
 
 tf1 = tf.compat.v1
@@ -215,9 +216,12 @@ def verify_export(model_dir):
         raise ValueError("no variables")
     except Exception as error:  # pylint: disable=broad-except
       problems.append("{}: {}".format(path, " ".join(str(error).split())[:200]))
-  if not os.path.exists(os.path.join(model_dir, "postprocessed", "mean",
-                                     "results", "gin", "postprocess.gin")):
-    problems.append("postprocessed/mean/results/gin/postprocess.gin missing")
+  # postprocess_results.json is written last.
+  for name in (os.path.join("gin", "postprocess.gin"),
+               os.path.join("json", "postprocess_results.json")):
+    if not os.path.exists(os.path.join(model_dir, "postprocessed", "mean",
+                                       "results", name)):
+      problems.append("postprocessed/mean/results/{} missing".format(name))
   return problems
 
 
@@ -245,8 +249,7 @@ def _write_postprocess_results(model_dir, output_dir, dataset_name,
   if "dataset.name = " not in config:
     lines.append("dataset.name = '{}'".format(dataset_name))
   gin_path = os.path.join(gin_dir, "postprocess.gin")
-  with open(gin_path, "w") as f:
-    f.write("\n".join(lines) + "\n\n" + config)
+  run_directory.write_atomic(gin_path, "\n".join(lines) + "\n\n" + config)
   json_dir = os.path.join(results_dir, "json")
   results.save_dict(os.path.join(json_dir, "postprocess_config.json"),
                     results.gin_dict(gin_path))
@@ -292,7 +295,18 @@ def export_from_model_dir(model_dir):
 
 def export_run(model_dir):
   """`drpm-train-weak --export_only`: redoes a finished run's export under
-  its run lock, then checks that both modules load."""
+  its run lock, then checks that both modules load.
+
+  Raises:
+    RunDirectoryError: `model_dir` holds no finished training (nothing is
+      created or changed then), or another process holds its lock.
+  """
+  from disentanglement_ext import train  # pylint: disable=g-import-not-at-top
+  if not os.path.exists(os.path.join(model_dir, train.TRAIN_RESULTS)):
+    raise errors.RunDirectoryError(
+        "--export_only needs a finished training, and {} holds none (no {}). "
+        "Run the training command (it resumes an unfinished run).".format(
+            model_dir, train.TRAIN_RESULTS))
   with run_directory.run_lock(model_dir):
     output_dir = export_from_model_dir(model_dir)
   problems = verify_export(model_dir)

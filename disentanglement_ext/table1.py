@@ -34,6 +34,7 @@ D/figure5_<preset>.png (MSE between estimated number of shared dims and n_s).
 import argparse
 import collections
 import concurrent.futures
+import contextlib
 import csv
 import io
 import json
@@ -44,6 +45,7 @@ import subprocess
 import sys
 import time
 
+from drpm_tf import cli
 from drpm_tf import errors
 from drpm_tf import run_directory
 
@@ -261,7 +263,8 @@ def execute_run(run, settings, threads=1, dci=False, extra_bindings=(),
   """Trains / evaluates one run as needed. Returns (name, status, seconds).
 
   status: 'skipped' (already finished), 'busy' (another process holds the
-  run), 'done' or 'failed: <stage>'. The children's output goes to
+  run), 'done', 'failed: directory' (the run's directory holds files not
+  ours) or 'failed: <stage>'. The children's output goes to
   <model_dir>/table1_run.log. The run is locked (`.sweep.lock`) while this
   process works on it, so two sweeps on one output directory never run it
   twice: the second one reports it as busy.
@@ -269,13 +272,24 @@ def execute_run(run, settings, threads=1, dci=False, extra_bindings=(),
   timer = time.time()
   if is_finished(run.model_dir, dci):
     return run.name, "skipped", 0.
-  try:
-    with run_directory.run_lock(run.model_dir, name=SWEEP_LOCK):
-      return _execute_stages(run, settings, threads, dci, extra_bindings,
-                             log, timer)
-  except errors.RunDirectoryError:
-    log("[{}] skipped: another process is working on it.".format(run.name))
-    return run.name, "busy", time.time() - timer
+  with contextlib.ExitStack() as stack:
+    try:
+      stack.enter_context(run_directory.run_lock(run.model_dir,
+                                                 name=SWEEP_LOCK))
+    except errors.RunDirectoryError:
+      log("[{}] skipped: another process is working on it.".format(run.name))
+      return run.name, "busy", time.time() - timer
+    # Mark the run directory as ours (the trainer refuses a directory with
+    # unmarked files, such as the sweep's log); a sweep made before markers
+    # existed left its log in it.
+    try:
+      run_directory.check_usable(run.model_dir, (LOG_FILE,), flag="run")
+    except errors.RunDirectoryError as error:
+      log("[{}] {}".format(run.name, error))
+      return run.name, "failed: directory", time.time() - timer
+    run_directory.mark(run.model_dir, "drpm-reproduce-table1")
+    return _execute_stages(run, settings, threads, dci, extra_bindings, log,
+                           timer)
 
 
 def _execute_stages(run, settings, threads, dci, extra_bindings, log, timer):
@@ -288,12 +302,14 @@ def _execute_stages(run, settings, threads, dci, extra_bindings, log, timer):
     stages.append("train")
   elif not export_loads(run.model_dir):
     stages.append("export")
-  retrained = bool(stages)
+  retrained = "train" in stages
+  # The S/I evaluation reads the checkpoints, which a re-export leaves as
+  # they are; DCI reads the export.
   for stage, path in (("evaluate", EVAL_RESULTS),
                       ("validate", VALIDATION_RESULTS)):
     if retrained or not os.path.exists(os.path.join(run.model_dir, path)):
       stages.append(stage)
-  if dci and (retrained or not os.path.exists(
+  if dci and (retrained or "export" in stages or not os.path.exists(
       os.path.join(run.model_dir, DCI_RESULTS))):
     stages.append("dci")
   env = child_env(threads)
@@ -352,7 +368,10 @@ def collect_results(runs, split="test"):
     result = _read_json(os.path.join(
         run.model_dir,
         EVAL_RESULTS if split == "test" else VALIDATION_RESULTS))
-    if result is None or not train_done(run.model_dir):
+    # Evaluated after training (whether the export still loads does not
+    # change the scores).
+    if result is None or not os.path.exists(
+        os.path.join(run.model_dir, TRAIN_RESULTS)):
       continue
     record = dict(method=run.method, n_s=run.n_s, seed=run.seed,
                   S=result.get("S"), I=result.get("I"),
@@ -777,6 +796,7 @@ def parse_args(argv):
   parser.add_argument("--seeds", nargs="+", type=int, default=None,
                       help="override the preset's TABLE1_SEEDS")
   parser.add_argument("--config_dir", default=CONFIG_DIR)
+  cli.add_verbose_argument(parser)
   return parser.parse_args(argv)
 
 

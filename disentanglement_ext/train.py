@@ -14,13 +14,15 @@ out `model_dir` like disentanglement_lib:
     <model_dir>/postprocessed/mean/   `representation` module + results, ready for
                                       dlib's `evaluation.evaluate`  [export.py]
 
-Resume: rerunning the same command continues from the latest checkpoint (the
-`checkpoint` state file, which TF rewrites atomically only after the new
-checkpoint's files are complete, so an interrupted write is never loaded).
-Model, optimizer, step and the model's random generator are checkpointed, and
-batch `i` of the data stream is a function of (seed, i) only, so a resumed run
-follows the same trajectory. A finished run (train_results.json present) is
-not rerun unless `overwrite=True`, which deletes `model_dir` first.
+Resume: rerunning the same command continues from the latest checkpoint that
+restores (the `checkpoint` state file, which TF rewrites atomically only after
+the new checkpoint's files are complete, so an interrupted write is never
+loaded; damaged files go to `checkpoints/damaged/`). Model, optimizer, step
+and the model's random generator are checkpointed, and batch `i` of the data
+stream is a function of (seed, i) only, so a resumed run follows the same
+trajectory. A finished run (train_results.json present) is not rerun unless
+`overwrite=True`, which empties `model_dir` first if it is one of our runs
+(docs/troubleshooting.md).
 
 Main gin parameters: `dataset.name`, `weak_pairs.n_s`, `weak_vae.*`
 (aggregation, num_latent, beta, gamma, architecture), `train_weak.*` below and
@@ -65,6 +67,7 @@ from disentanglement_ext.data import weak_pairs
 from disentanglement_lib.utils import results
 from drpm_tf import checkpointing
 from drpm_tf import errors
+from drpm_tf import gin_config
 from drpm_tf import run_directory
 
 CHECKPOINT_SUBDIR = "checkpoints"
@@ -207,26 +210,19 @@ def _feed(dataset, model, data_cache_dir):
 def prepare_run_directory(model_dir, overwrite, export):
   """Checks `model_dir` against the request, after all settings were checked.
 
-  Under the run lock: refuses a finished run without `overwrite`; with
-  `overwrite`, empties the directory if (and only if) it is one of our runs;
-  then marks it as ours.
+  Under the run lock: refuses a directory holding files that are not a run of
+  ours, and a finished run without `overwrite`; with `overwrite`, empties
+  the run; then marks the directory as ours.
   """
-  # Lock files: held by us, or by a sweep driving us.
-  contents = [n for n in os.listdir(model_dir) if not n.endswith(".lock")]
-  if overwrite and contents:
-    if not run_directory.is_ours(model_dir, LEGACY_SIGNATURES):
-      run_directory.remove_run(model_dir, LEGACY_SIGNATURES)  # raises
-    for name in contents:
-      path = os.path.join(model_dir, name)
-      if os.path.isdir(path) and not os.path.islink(path):
-        shutil.rmtree(path)
-      else:
-        os.remove(path)
-  elif is_finished(model_dir, export):
-    raise errors.RunDirectoryError(
-        "{} already holds a finished run ({}); pass --overwrite to train "
-        "again, or --export_only to redo its export.".format(
-            model_dir, TRAIN_RESULTS))
+  if overwrite:
+    run_directory.clear_run(model_dir, LEGACY_SIGNATURES)
+  else:
+    run_directory.check_usable(model_dir, LEGACY_SIGNATURES)
+    if is_finished(model_dir, export):
+      raise errors.RunDirectoryError(
+          "{} already holds a finished run ({}); pass --overwrite to train "
+          "again, or --export_only to redo its export.".format(
+              model_dir, TRAIN_RESULTS))
   run_directory.mark(model_dir, RUN_KIND)
 
 
@@ -343,14 +339,20 @@ def make_train_step(model, optimizer, dist, batch_size, jit_compile):
   return train_step
 
 
-def _diverged(step, terms, manager):
+def _diverged(step, terms, manager, start):
   last = manager.latest_checkpoint or "none yet"
+  advice = ("Lower train_weak.learning_rate and rerun the same command to "
+            "resume from it.")
+  if step == start + 1 and start > 0:
+    # The restored state itself diverges: resuming again cannot help.
+    advice = ("It diverged at the first step after resuming from that "
+              "checkpoint, so the checkpoint itself is already bad: start over "
+              "with a lower train_weak.learning_rate and --overwrite.")
   return errors.TrainingDivergedError(
       "Training diverged at step {}: the loss ({}) or its gradients are not "
       "finite. The run stopped before saving anything from that step; the "
-      "last good checkpoint ({}) is kept. Lower train_weak.learning_rate and "
-      "rerun the same command to resume from it.".format(
-          step, float(terms["loss"]), last))
+      "last good checkpoint ({}) is kept. {}".format(
+          step, float(terms["loss"]), last, advice))
 
 
 def training_loop(train_step, pipeline, checkpoint, manager, writer, start,
@@ -362,7 +364,7 @@ def training_loop(train_step, pipeline, checkpoint, manager, writer, start,
   for (x1, x2), shared, _, known in pipeline:
     terms = train_step(x1, x2, shared, known, tf.constant(step, tf.int64))
     if not bool(terms.pop("finite")):
-      raise _diverged(step + 1, terms, manager)
+      raise _diverged(step + 1, terms, manager, start)
     step += 1
     checkpoint.step.assign(step)
     if step % log_every == 0 or step == training_steps:
@@ -466,6 +468,9 @@ def train(model_dir, overwrite=False, training_steps=300000, batch_size=64,
         "train_weak.batch_size = {} is not divisible by the {} replicas of "
         "strategy {!r}.".format(batch_size, num_replicas, strategy))
   is_chief, task_name = worker_task(dist)
+  if is_chief:
+    # Before a lock file is created in it (checked again under the lock).
+    run_directory.check_usable(model_dir, LEGACY_SIGNATURES)
   if dist is not None:
     _log("Strategy {!r}: {} replica(s), {} pairs each.".format(
         strategy, num_replicas, batch_size // num_replicas))
@@ -557,9 +562,8 @@ def _train_in_directory(model_dir, model, optimizer, checkpoint, dataset,
 def train_with_gin(model_dir, overwrite=False, gin_config_files=None,
                    gin_bindings=None):
   """Parses gin, trains, clears gin (like dlib's `train_with_gin`)."""
-  gin.parse_config_files_and_bindings(gin_config_files or [],
-                                      gin_bindings or [])
   try:
+    gin_config.parse(gin_config_files, gin_bindings)
     return train(model_dir, overwrite=overwrite)
   finally:
     gin.clear_config()

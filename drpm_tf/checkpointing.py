@@ -6,8 +6,10 @@ restores. A checkpoint whose files are damaged (truncated `.data`, an
 `.index` that is not an sstable, ...) is moved into
 `<directory>/damaged/` (never deleted), the checkpoint state file is
 rewritten without it, and the next older one is tried; what was skipped and
-why is logged. The `tf.train.CheckpointManager` of the run must be created
-after this, so that it reads the repaired state.
+why is logged. A checkpoint that reads but does not match the model is not
+damage: it raises `errors.RunDirectoryError` and nothing is moved. The
+`tf.train.CheckpointManager` of the run must be created after this, so that
+it reads the repaired state.
 
 `all_finite(loss, gradients)` is the per-step guard: a training step applies
 its update only when the loss and every gradient are finite, and the trainer
@@ -20,12 +22,15 @@ import shutil
 
 import tensorflow as tf
 
+from drpm_tf import errors
+from drpm_tf import run_directory
+
 DAMAGED_SUBDIR = "damaged"
-# What TensorFlow raises for unreadable checkpoint files.
-_READ_ERRORS = (tf.errors.DataLossError, tf.errors.OutOfRangeError,
-                tf.errors.NotFoundError, tf.errors.InvalidArgumentError,
-                tf.errors.FailedPreconditionError, tf.errors.UnknownError,
-                ValueError, AssertionError)
+# What TensorFlow raises for unreadable checkpoint files: its own errors
+# (a corrupt tensor fails its checksum: DataLossError), and IndexError ("Read
+# less bytes than requested") straight from the C++ reader of a truncated
+# .data file.
+_READ_ERRORS = (tf.errors.OpError, IndexError)
 
 
 def _move_aside(prefix, directory):
@@ -45,40 +50,70 @@ def _first_line(error):
   return text[0] if text else type(error).__name__
 
 
+def _write_state(directory, paths, timestamps, last_preserved_timestamp):
+  """Rewrites the checkpoint state file to list `paths` (oldest first).
+
+  The creation timestamps are kept: without them a new
+  `tf.train.CheckpointManager` forgets the older checkpoints (never deleting
+  them, never falling back to them).
+  """
+  state_file = os.path.join(directory, "checkpoint")
+  if not paths:
+    os.remove(state_file)
+    return
+  names = [os.path.relpath(p, directory) for p in paths]
+  state = tf.compat.v1.train.generate_checkpoint_state_proto(
+      os.path.abspath(directory), names[-1], all_model_checkpoint_paths=names,
+      all_model_checkpoint_timestamps=timestamps or None,
+      last_preserved_timestamp=last_preserved_timestamp)
+  # str() of a protocol buffer is its text format, as TF writes the file.
+  run_directory.write_atomic(state_file, str(state))
+
+
 def restore_latest(checkpoint, directory, log=print):
   """Restores the newest restorable checkpoint of `directory`.
 
   Args:
     checkpoint: a `tf.train.Checkpoint`.
     directory: the checkpoint directory of a `tf.train.CheckpointManager`.
-    log: called with one line per skipped checkpoint and on success.
+    log: called with one line per skipped checkpoint.
 
   Returns:
     The restored checkpoint path, or None when there is none (a fresh run).
+
+  Raises:
+    RunDirectoryError: the newest readable checkpoint does not match the
+      model of `checkpoint`.
   """
   state = tf.train.get_checkpoint_state(directory)
   if state is None:
     return None
-  candidates = list(state.all_model_checkpoint_paths) or [
+  # get_checkpoint_state joins relative paths to `directory`.
+  paths = list(state.all_model_checkpoint_paths) or [
       state.model_checkpoint_path]
-  # The state file may hold relative paths.
-  candidates = [p if os.path.isabs(p) else os.path.join(directory, p)
-                for p in candidates]
-  remaining = list(candidates)
-  for path in reversed(candidates):
+  timestamps = list(state.all_model_checkpoint_timestamps)
+  if len(timestamps) != len(paths):
+    timestamps = []
+  while paths:
+    path = paths[-1]
     try:
       checkpoint.restore(path).assert_existing_objects_matched()
     except _READ_ERRORS as error:
       target = _move_aside(path, directory)
-      remaining.remove(path)
+      paths.pop()
+      timestamps = timestamps[:len(paths)]
+      _write_state(directory, paths, timestamps,
+                   state.last_preserved_timestamp)
       log("Skipped checkpoint {}: it does not restore ({}); its files are "
           "kept in {}.".format(path, _first_line(error), target))
-      if remaining:
-        tf.train.update_checkpoint_state(
-            directory, remaining[-1], all_model_checkpoint_paths=remaining)
-      else:
-        os.remove(os.path.join(directory, "checkpoint"))
       continue
+    except (AssertionError, ValueError) as error:
+      # Intact files of another model (missing objects, other shapes): not
+      # damage, so nothing is moved.
+      raise errors.RunDirectoryError(
+          "Checkpoint {} does not match this model ({}); it was written with "
+          "other settings or code. Start over with --overwrite or a new "
+          "--model_dir.".format(path, _first_line(error))) from error
     return path
   return None
 

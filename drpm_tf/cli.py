@@ -19,8 +19,10 @@ VERBOSE_ENV = "DRPM_TF_VERBOSE"
 
 def verbose_requested(argv=None):
   argv = sys.argv if argv is None else argv
+  # absl spells a true boolean flag in all these ways.
+  spellings = ("--verbose", "--verbose=true", "--verbose=1", "-verbose")
   return (os.environ.get(VERBOSE_ENV, "") not in ("", "0") or
-          "--verbose" in argv or "--verbose=true" in argv)
+          any(arg.lower() in spellings for arg in argv))
 
 
 def report_user_error(error, prog=None):
@@ -44,9 +46,17 @@ def run(function, *args, **kwargs):
     sys.exit(2)
 
 
+VERBOSE_HELP = "show the traceback of user errors too (also: {}=1)".format(
+    VERBOSE_ENV)
+
+
+def add_verbose_argument(parser):
+  """Adds `--verbose` to an `argparse` tool (read by `verbose_requested`)."""
+  parser.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
+
+
 def define_absl_verbose_flag():
   """Defines `--verbose` for an absl tool (read by `verbose_requested`)."""
   from absl import flags  # pylint: disable=g-import-not-at-top
   if "verbose" not in flags.FLAGS:
-    flags.DEFINE_boolean("verbose", False, "Show the traceback of user "
-                         "errors too (also: {}=1).".format(VERBOSE_ENV))
+    flags.DEFINE_boolean("verbose", False, VERBOSE_HELP + ".")

@@ -5,9 +5,10 @@ Every training command of this project writes a marker file,
 what makes a directory recognizably ours: `--overwrite` deletes a directory
 only when it holds the marker (or, for runs made before markers existed, our
 own checkpoint layout), and refuses with a message naming the folder
-otherwise. A run holds an OS file lock (`.run.lock`, `fcntl.flock`) for its
-whole life, released by the OS even when the process is killed, so a second
-process on the same run waits or skips instead of training it twice.
+otherwise; a directory holding other files is never used as a run at all
+(`check_usable`). A run holds an OS file lock (`.run.lock`, `fcntl.flock`)
+for its whole life, released by the OS even when the process is killed, so a
+second process on the same run waits or skips instead of training it twice.
 Results are written to a unique temporary file and renamed (`write_json`),
 so readers never see half a file and concurrent writers never share a name.
 On resume, `config_changes` compares the run's saved gin bindings with the
@@ -28,6 +29,16 @@ MARKER = "drpm_run.json"
 LOCK = ".run.lock"
 
 
+def _umask():
+  mask = os.umask(0)
+  os.umask(mask)
+  return mask
+
+
+# mkstemp creates its files private (0600); results get open()'s mode.
+_FILE_MODE = 0o666 & ~_umask()
+
+
 def write_atomic(path, text):
   """Writes `text` to `path` through a unique temporary file + rename."""
   directory = os.path.dirname(os.path.abspath(path))
@@ -36,6 +47,7 @@ def write_atomic(path, text):
                              suffix=".tmp", dir=directory)
   try:
     with os.fdopen(fd, "w") as f:
+      os.fchmod(f.fileno(), _FILE_MODE)
       f.write(text)
     os.replace(tmp, path)
   except BaseException:
@@ -70,7 +82,11 @@ def check_writable(model_dir, flag="--model_dir"):
   parent = path
   while not os.path.exists(parent):
     parent = os.path.dirname(parent)
-  if not os.path.isdir(parent) or not os.access(parent, os.W_OK | os.X_OK):
+  if not os.path.isdir(parent):
+    raise errors.RunDirectoryError(
+        "{} {} cannot be created: {} is a file, not a directory.".format(
+            flag, model_dir, parent))
+  if not os.access(parent, os.W_OK | os.X_OK):
     raise errors.RunDirectoryError(
         "{} {} is not writable ({} does not allow creating it).".format(
             flag, model_dir, parent))
@@ -79,21 +95,45 @@ def check_writable(model_dir, flag="--model_dir"):
         flag, model_dir))
 
 
-def remove_run(model_dir, legacy_signatures=()):
-  """Deletes `model_dir` for `--overwrite`, only if it is one of our runs.
+def _entries(model_dir):
+  """Names in `model_dir` other than lock files (ours or a sweep's)."""
+  return [name for name in os.listdir(model_dir)
+          if not name.endswith(".lock")]
+
+
+def check_usable(model_dir, legacy_signatures=(), flag="--model_dir"):
+  """Raises `RunDirectoryError` unless `model_dir` is missing, empty or ours.
+
+  A directory holding anything else is never written into: a run marked
+  there would make a later `--overwrite` delete those files.
+  """
+  if (os.path.isdir(model_dir) and _entries(model_dir) and
+      not is_ours(model_dir, legacy_signatures)):
+    raise errors.RunDirectoryError(
+        "Refusing to use {} {}: it holds files that are not a run of ours "
+        "(no {} inside), and nothing in it was touched. Choose a new or "
+        "empty directory.".format(flag, model_dir, MARKER))
+
+
+def clear_run(model_dir, legacy_signatures=()):
+  """Empties `model_dir` for `--overwrite`, only if it is one of our runs.
+
+  Lock files stay: the caller (or a sweep driving it) holds them, and a
+  deleted lock file could be recreated and locked by a second process.
 
   Raises:
-    RunDirectoryError: the directory holds no marker of ours (nothing is
-      deleted).
+    RunDirectoryError: the directory holds files but no marker of ours
+      (nothing is deleted).
   """
-  if not os.path.exists(model_dir):
+  if not os.path.isdir(model_dir):
     return
-  if not is_ours(model_dir, legacy_signatures):
-    raise errors.RunDirectoryError(
-        "Refusing to overwrite {}: it is not a run directory of ours (no {} "
-        "inside). Choose another --model_dir or remove it yourself.".format(
-            model_dir, MARKER))
-  shutil.rmtree(model_dir)
+  check_usable(model_dir, legacy_signatures)
+  for name in _entries(model_dir):
+    path = os.path.join(model_dir, name)
+    if os.path.isdir(path) and not os.path.islink(path):
+      shutil.rmtree(path)
+    else:
+      os.remove(path)
 
 
 def mark(model_dir, kind):

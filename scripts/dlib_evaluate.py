@@ -6,11 +6,15 @@ Same flags as dlib's script: --input_dir (e.g. <model_dir>/postprocessed/mean),
 
     drpm-dlib-evaluate --input_dir runs/x/postprocessed/mean \
         --output_dir runs/x/metrics/dci --gin_config gin_configs/evaluation/dci.gin
+
+Bad flags and directories stop with one line (--verbose: with the traceback).
 """
 import os
 
 from absl import app
 from absl import flags
+
+from drpm_tf import cli
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("input_dir", None, "Directory to take trained "
@@ -24,6 +28,7 @@ flags.DEFINE_string("gin_evaluation_config_glob", None,
                     "Path to glob pattern to evaluation configs.")
 flags.DEFINE_boolean("overwrite", False,
                      "Whether to overwrite output directory.")
+cli.define_absl_verbose_flag()
 
 
 def _main(unused_argv):
@@ -32,13 +37,14 @@ def _main(unused_argv):
   if FLAGS.gin_evaluation_config_glob is not None:
     for config in sorted(glob.glob(FLAGS.gin_evaluation_config_glob)):
       metric_name = os.path.basename(config).replace(".gin", "")
-      evaluate.dlib_evaluate(
+      cli.run(
+          evaluate.dlib_evaluate,
           FLAGS.input_dir, os.path.join(FLAGS.output_dir, metric_name),
           FLAGS.overwrite, [config],
           ["evaluation.name = '{}'".format(metric_name)])
   else:
-    evaluate.dlib_evaluate(FLAGS.input_dir, FLAGS.output_dir, FLAGS.overwrite,
-                           FLAGS.gin_config, FLAGS.gin_bindings)
+    cli.run(evaluate.dlib_evaluate, FLAGS.input_dir, FLAGS.output_dir,
+            FLAGS.overwrite, FLAGS.gin_config, FLAGS.gin_bindings)
 
 
 def main():

@@ -6,12 +6,15 @@
 
 Writes <output_dir>/results/json/evaluation_results.json (default output_dir:
 <model_dir>/weak_evaluation, or <model_dir>/weak_evaluation_validation for
---split validation); see disentanglement_ext/evaluate.py.
+--split validation); see disentanglement_ext/evaluate.py. Bad flags and
+run directories stop with one line (--verbose: with the traceback).
 """
 import json
 
 from absl import app
 from absl import flags
+
+from drpm_tf import cli
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model_dir", None, "Trained model directory.",
@@ -29,12 +32,13 @@ flags.DEFINE_integer("seed", 0, "Seed of the evaluation pairs.")
 flags.DEFINE_enum("split", "test", ["test", "validation"], "Scoring pairs: "
                   "'test' (reported) or 'validation' (for choosing settings).")
 flags.DEFINE_boolean("overwrite", False, "Overwrite existing results.")
+cli.define_absl_verbose_flag()
 
 
 def _main(unused_argv):
   from disentanglement_ext import evaluate  # pylint: disable=g-import-not-at-top
-  result = evaluate.evaluate_weak(
-      FLAGS.model_dir, output_dir=FLAGS.output_dir,
+  result = cli.run(
+      evaluate.evaluate_weak, FLAGS.model_dir, output_dir=FLAGS.output_dir,
       min_pairs_per_factor=FLAGS.min_pairs_per_factor,
       num_train=FLAGS.num_train, num_test=FLAGS.num_test, seed=FLAGS.seed,
       split=FLAGS.split, overwrite=FLAGS.overwrite)

@@ -2,6 +2,7 @@
 
     drpm-table1-variants --preset cpu --stage scores [--jobs 2]
         [--output_root runs] [--report docs/results/variants_scores.md]
+        [--verbose]
 
 See disentanglement_ext/table1_variants.py.
 """
@@ -9,6 +10,7 @@ import argparse
 import sys
 
 from disentanglement_ext import table1_variants
+from drpm_tf import cli
 
 
 def main(argv=None):
@@ -20,9 +22,10 @@ def main(argv=None):
   parser.add_argument("--jobs", type=int, default=2)
   parser.add_argument("--output_root", default="runs")
   parser.add_argument("--report", default=None)
+  cli.add_verbose_argument(parser)
   args = parser.parse_args(sys.argv[1:] if argv is None else argv)
-  table1_variants.run_stage(args.preset, args.stage, args.output_root,
-                            args.jobs, args.report)
+  cli.run(table1_variants.run_stage, args.preset, args.stage,
+          args.output_root, args.jobs, args.report)
   return 0
 
 

@@ -5,12 +5,14 @@ values (factors with many values are subsampled evenly to `--max_values`).
 
 Usage: drpm-visualize-dataset [--dataset synthetic_mpi3d]
            [--output docs/synthetic_mpi3d_traversals.png] [--seed 1]
-           [--max_values 10]
+           [--max_values 10] [--verbose]
 """
 import argparse
 import os
 
 import numpy as np
+
+from drpm_tf import cli
 
 
 def _parse_args(argv):
@@ -23,6 +25,7 @@ def _parse_args(argv):
                       help="seed of the base sample")
   parser.add_argument("--max_values", type=int, default=10,
                       help="columns per row; longer factors are subsampled")
+  cli.add_verbose_argument(parser)
   return parser.parse_args(argv)
 
 
@@ -92,8 +95,9 @@ def main(argv=None):
   from disentanglement_ext.data import get_dataset  # pylint: disable=g-import-not-at-top
   output = args.output or os.path.join(
       "docs", "{}_traversals.png".format(args.dataset))
-  plot_traversals(get_dataset(args.dataset), output, seed=args.seed,
-                  max_values=args.max_values)
+  cli.run(lambda: plot_traversals(get_dataset(args.dataset), output,
+                                  seed=args.seed,
+                                  max_values=args.max_values))
   print("wrote", output)
 
 

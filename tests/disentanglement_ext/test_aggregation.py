@@ -188,6 +188,9 @@ def test_deterministic_masks_are_the_mode_count_of_lowest_kl_dims(
   if log_scores:
     with gin.unlock_config():
       gin.bind_parameter("drpm_aggregation.log_scores", log_scores)
+  # The omega head's initial weights decide whether the modes differ between
+  # pairs (the last assert): fixed, not left to the tests run before.
+  tf.keras.utils.set_random_seed(0)
   try:
     agg = aggregation.make_aggregator(name, D, num_steps=10)
   finally:

@@ -135,3 +135,22 @@ def test_evaluate_weak_cli_refuses_to_overwrite(tmp_path):
   assert '"aggregation": "hg"' in first.stdout
   second = subprocess.run(args, capture_output=True, text=True, timeout=300)
   assert second.returncode != 0 and "overwrite" in second.stderr
+
+
+def test_dlib_evaluate_never_deletes_an_output_dir_that_is_not_its_own(
+    tmp_path):
+  from drpm_tf import errors  # pylint: disable=g-import-not-at-top
+  representation = tmp_path / "postprocessed" / "mean"
+  (representation / "tfhub").mkdir(parents=True)
+  (representation / "tfhub" / "saved_model.pb").write_bytes(b"")
+  output = tmp_path / "metrics"
+  (output / "results").mkdir(parents=True)
+  with pytest.raises(errors.RunDirectoryError, match="--overwrite"):
+    evaluate.dlib_evaluate(str(representation), str(output))
+  (output / "my_notes.txt").write_text("keep")
+  with pytest.raises(errors.RunDirectoryError,
+                     match=r"Refusing to overwrite .*metrics.*my_notes.txt"):
+    evaluate.dlib_evaluate(str(representation), str(output), overwrite=True)
+  assert sorted(os.listdir(output)) == ["my_notes.txt", "results"]
+  with pytest.raises(errors.RunDirectoryError, match="no TF-Hub module"):
+    evaluate.dlib_evaluate(str(tmp_path / "missing"), str(tmp_path / "new"))

@@ -24,6 +24,14 @@ def _write_json(path, value):
     json.dump(value, f)
 
 
+@pytest.fixture
+def fake_exports(monkeypatch):
+  """Fake runs have no TF-Hub export: count the marker file as a loading
+  export (test_weak_faults.py checks the real verification)."""
+  monkeypatch.setattr(table1, "export_loads", lambda model_dir: os.path.exists(
+      os.path.join(model_dir, table1.POSTPROCESS_GIN)))
+
+
 def _fake_finished(run, S, I, mse, num_shared=1.0, evaluated=True,  # pylint: disable=invalid-name
                    train_seconds=None):
   train = {"global_step": 1}
@@ -87,7 +95,8 @@ def test_run_commands_use_the_gin_files(tmp_path):
   assert commands["dci"][-2].endswith("dci_quick.gin")
 
 
-def test_emit_jobs_one_valid_command_per_unfinished_run(tmp_path):
+def test_emit_jobs_one_valid_command_per_unfinished_run(tmp_path,
+                                                       fake_exports):
   out = str(tmp_path / "out")
   settings = table1.load_settings("demo")
   runs = table1.enumerate_runs(settings, out)
@@ -108,7 +117,7 @@ def test_emit_jobs_one_valid_command_per_unfinished_run(tmp_path):
   assert not os.path.exists(runs[1].model_dir)
 
 
-def test_skip_finished_and_detect_unfinished(tmp_path):
+def test_skip_finished_and_detect_unfinished(tmp_path, fake_exports):
   settings = table1.load_settings("demo")
   runs = table1.enumerate_runs(settings, str(tmp_path))
   _fake_finished(runs[0], 0.1, 0.2, 0.5)
@@ -121,7 +130,7 @@ def test_skip_finished_and_detect_unfinished(tmp_path):
   assert not os.path.exists(os.path.join(runs[0].model_dir, table1.LOG_FILE))
 
 
-def test_aggregation_of_fake_results(tmp_path):
+def test_aggregation_of_fake_results(tmp_path, fake_exports):
   out = str(tmp_path)
   settings = table1.load_settings("quick")
   runs = {r.name: r for r in table1.enumerate_runs(settings, out)}
@@ -174,7 +183,8 @@ def test_aggregation_of_fake_results(tmp_path):
     assert pixels.ndim == 3 and pixels.shape[0] > 100 and pixels.shape[1] > 100
 
 
-def test_aggregate_only_writes_the_report_to_report_dir(tmp_path, capsys):
+def test_aggregate_only_writes_the_report_to_report_dir(tmp_path, capsys,
+                                                       fake_exports):
   out, report = str(tmp_path / "runs"), str(tmp_path / "docs")
   settings = table1.load_settings("demo")
   runs = table1.enumerate_runs(settings, out)
@@ -263,7 +273,7 @@ def test_mini_sweep_end_to_end_with_two_jobs(tmp_path):
 
 
 def test_variant_report_of_fake_runs_uses_the_validation_pairs(
-    tmp_path, monkeypatch):
+    tmp_path, monkeypatch, fake_exports):
   from disentanglement_ext import table1_variants  # pylint: disable=g-import-not-at-top
   root = str(tmp_path / "runs")
   variants = table1_variants.STAGES["scores"]

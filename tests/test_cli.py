@@ -1,0 +1,80 @@
+"""drpm_tf.cli: user errors as one line and exit status 2, tracebacks on
+request and for everything else."""
+import sys
+
+import pytest
+
+from drpm_tf import cli
+from drpm_tf import errors
+
+
+def _fail(error):
+  def function():
+    raise error
+  return function
+
+
+@pytest.fixture
+def quiet(monkeypatch):
+  monkeypatch.delenv(cli.VERBOSE_ENV, raising=False)
+  monkeypatch.setattr(sys, "argv", ["drpm-tool", "--model_dir", "x"])
+
+
+def test_a_user_error_is_one_line_and_exit_status_2(quiet, capsys):
+  error = errors.ConfigError(
+      "train_weak.batch_size must be an integer >= 1;\n  got 0.\n"
+      "  In call to configurable 'train_weak' (<function train at 0x7f>)")
+  with pytest.raises(SystemExit) as exit_info:
+    cli.run(_fail(error))
+  assert exit_info.value.code == 2
+  captured = capsys.readouterr()
+  assert captured.out == ""
+  assert captured.err == ("drpm-tool: error: train_weak.batch_size must be "
+                          "an integer >= 1; got 0.\n")
+
+
+@pytest.mark.parametrize("error_class", [
+    errors.ConfigError, errors.DataError, errors.MissingDataError,
+    errors.RunDirectoryError, errors.TrainingDivergedError])
+def test_every_user_error_class_is_reported(quiet, capsys, error_class):
+  with pytest.raises(SystemExit):
+    cli.run(_fail(error_class("what to fix")))
+  assert capsys.readouterr().err == "drpm-tool: error: what to fix\n"
+
+
+def test_user_errors_are_still_the_builtin_exceptions():
+  assert issubclass(errors.ConfigError, ValueError)
+  assert issubclass(errors.MissingDataError, FileNotFoundError)
+  assert issubclass(errors.TrainingDivergedError, RuntimeError)
+
+
+def test_other_exceptions_keep_their_traceback(quiet):
+  with pytest.raises(ValueError, match="a bug"):
+    cli.run(_fail(ValueError("a bug")))
+
+
+def test_the_return_value_passes_through(quiet):
+  assert cli.run(lambda a, b=0: a + b, 1, b=2) == 3
+
+
+@pytest.mark.parametrize("argv,env", [
+    (["drpm-tool", "--verbose"], None),
+    (["drpm-tool", "--verbose=true"], None),
+    (["drpm-tool"], "1")])
+def test_verbose_shows_the_traceback_too(monkeypatch, capsys, argv, env):
+  monkeypatch.setattr(sys, "argv", argv)
+  if env is None:
+    monkeypatch.delenv(cli.VERBOSE_ENV, raising=False)
+  else:
+    monkeypatch.setenv(cli.VERBOSE_ENV, env)
+  with pytest.raises(SystemExit):
+    cli.run(_fail(errors.ConfigError("bad")))
+  err = capsys.readouterr().err
+  assert err.startswith("Traceback (most recent call last):")
+  assert "in function" in err
+  assert err.endswith("drpm-tool: error: bad\n")
+
+
+def test_verbose_is_off_by_default():
+  assert not cli.verbose_requested(["drpm-tool", "--noverbose"])
+  assert not cli.verbose_requested(["drpm-tool", "--verbose=false"])
