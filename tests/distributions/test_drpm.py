@@ -335,7 +335,7 @@ def test_extremes_large_partition_large_spread_low_temperature():
 
 def test_assignment_matrix_interpolates_fractional_counts():
   counts = tf.constant([1.5, 2.5], tf.float64)
-  blocks = drpm_lib._assignment_matrix(counts, tf.eye(4, dtype=tf.float64))
+  blocks = drpm_lib._blocks(counts, 4)
   np.testing.assert_allclose(blocks.numpy(), [[1., .5, 0., 0.],
                                               [0., .5, 1., 1.]])
 

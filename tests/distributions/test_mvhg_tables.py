@@ -70,7 +70,7 @@ def test_both_paths_give_the_same_distribution(monkeypatch):
   seed = tf.constant([1, 2])
   results = []
   for threshold in (0, 10**9):  # recurrence, then convolutions
-    monkeypatch.setattr(mvhg, '_RECURRENCE_MIN_WORK', threshold)
+    monkeypatch.setattr(mvhg, '_CONVOLUTION_MAX_WORK', threshold)
     results.append((dist.log_prob(counts).numpy(),
                     dist.sample(20, seed=seed).numpy()))
   np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12)
