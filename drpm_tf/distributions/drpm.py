@@ -393,7 +393,9 @@ class DifferentiableRandomPartition(
       `log p(n; w)`, shape `broadcast(counts.shape[:-1], batch_shape)`.
     """
     with self._name_and_control_scope(name):
-      return self.counts_distribution().log_prob(counts)
+      log_prob = self.counts_distribution().log_prob(counts)
+      # The counts do not depend on `log_scores`, whose batch dims still count.
+      return log_prob + tf.zeros(self.batch_shape_tensor(), self.dtype)
 
   def log_num_orderings(self, partition=None, counts=None,
                         name='log_num_orderings'):

@@ -313,7 +313,7 @@ class _NoncentralMultivariateHypergeometricBase(
             tf.reduce_sum(counts, axis=-1),
             tf.convert_to_tensor(self._total_count),
             atol=0.5, rtol=0.,
-            message='Argument `counts` must sum to `total_count`.'),
+            message='Argument `counts` must sum to `total_count`'),
     ]
 
   def _static_shape_checks(self):
