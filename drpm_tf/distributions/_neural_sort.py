@@ -23,7 +23,6 @@ from tensorflow_probability.python.internal import prefer_static as ps
 __all__ = [
     'descending_order',
     'neural_sort',
-    'neural_sort_vjp',
     'straight_through_sort',
     'straight_through_sort_product',
 ]
@@ -94,13 +93,13 @@ def _logits(values, offsets, temperature):
           (offsets * inverse_temperature)[..., None, :])
 
 
-def neural_sort_vjp(values, order, temperature, upstream):
+def _sort_matrix_vjp(values, order, temperature, upstream):
   """Gradients of `sum(upstream * P)` w.r.t. `values` and `temperature`.
 
   Args:
-    values: `[..., n]` the sorted values `s`.
+    values: `[..., n]` the values `s` being sorted.
     order: `[..., n]` `descending_order(values)`.
-    temperature: `[...]` positive temperature.
+    temperature: `[...]` positive temperature (the batch shape of `values`).
     upstream: `[..., n, n]` gradient w.r.t. the relaxed sort matrix `P`.
 
   Returns:
@@ -126,11 +125,16 @@ def neural_sort_vjp(values, order, temperature, upstream):
   return d_values, d_temperature
 
 
-def _reduce_to(gradient, shape):
-  """Sums `gradient` over the axes that broadcasting added to `shape`."""
-  _, axes = tf.raw_ops.BroadcastGradientArgs(s0=tf.shape(gradient),
-                                             s1=shape)
-  return tf.reshape(tf.reduce_sum(gradient, axis=axes), shape)
+def _sort_gradients(values, temperature, order, upstream):
+  """`_sort_matrix_vjp` for a `temperature` that broadcasts to the batch."""
+  d_values, d_temperature = _sort_matrix_vjp(
+      values, order, tf.broadcast_to(temperature, tf.shape(values)[:-1]),
+      upstream)
+  # Sum over the axes that broadcasting added to `temperature`.
+  _, axes = tf.raw_ops.BroadcastGradientArgs(s0=tf.shape(d_temperature),
+                                             s1=tf.shape(temperature))
+  return d_values, tf.reshape(tf.reduce_sum(d_temperature, axis=axes),
+                              tf.shape(temperature))
 
 
 def neural_sort(values, temperature, order=None):
@@ -145,21 +149,18 @@ def neural_sort(values, temperature, order=None):
     `P`, differentiable w.r.t. `values` and `temperature`.
   """
   order = descending_order(values) if order is None else order
-  return _neural_sort(values, temperature, order)
+  return _neural_sort(values, tf.convert_to_tensor(temperature, values.dtype),
+                      order)
 
 
 @tf.custom_gradient
 def _neural_sort(values, temperature, order):
-  temperature_shape = tf.shape(temperature)
-  broadcast_temperature = tf.broadcast_to(temperature, tf.shape(values)[:-1])
   soft = tf.nn.softmax(
       _logits(values, _abs_deviation_sums(values, order),
-              broadcast_temperature), axis=-1)
+              tf.broadcast_to(temperature, tf.shape(values)[:-1])), axis=-1)
 
   def grad(upstream):
-    d_values, d_temperature = neural_sort_vjp(values, order,
-                                              broadcast_temperature, upstream)
-    return d_values, _reduce_to(d_temperature, temperature_shape), None
+    return (*_sort_gradients(values, temperature, order, upstream), None)
 
   return soft, grad
 
@@ -172,20 +173,16 @@ def straight_through_sort(values, temperature, order=None):
   `neural_sort(values, temperature)`, which the forward pass never forms.
   """
   order = descending_order(values) if order is None else order
-  return _straight_through_sort(values, temperature, order)
+  return _straight_through_sort(
+      values, tf.convert_to_tensor(temperature, values.dtype), order)
 
 
 @tf.custom_gradient
 def _straight_through_sort(values, temperature, order):
-  temperature_shape = tf.shape(temperature)
   hard = tf.one_hot(order, depth=values.shape[-1], dtype=values.dtype)
 
   def grad(upstream):
-    broadcast_temperature = tf.broadcast_to(temperature,
-                                            tf.shape(values)[:-1])
-    d_values, d_temperature = neural_sort_vjp(values, order,
-                                              broadcast_temperature, upstream)
-    return d_values, _reduce_to(d_temperature, temperature_shape), None
+    return (*_sort_gradients(values, temperature, order, upstream), None)
 
   return hard, grad
 
@@ -206,24 +203,21 @@ def straight_through_sort_product(left, values, temperature, order=None):
     for `left` and the NeuralSort matrix for `values` (straight-through).
   """
   order = descending_order(values) if order is None else order
-  return _straight_through_sort_product(left, values, temperature, order)
+  return _straight_through_sort_product(
+      left, values, tf.convert_to_tensor(temperature, values.dtype), order)
 
 
 @tf.custom_gradient
 def _straight_through_sort_product(left, values, temperature, order):
-  temperature_shape = tf.shape(temperature)
   batch_dims = ps.rank(order) - 1
   product = tf.gather(left, _inverse(order), axis=-1, batch_dims=batch_dims)
 
   def grad(upstream):
     # d left = upstream @ hard^T: column r of the result is column order_r.
     d_left = tf.gather(upstream, order, axis=-1, batch_dims=batch_dims)
-    broadcast_temperature = tf.broadcast_to(temperature,
-                                            tf.shape(values)[:-1])
-    d_values, d_temperature = neural_sort_vjp(
-        values, order, broadcast_temperature,
+    d_values, d_temperature = _sort_gradients(
+        values, temperature, order,
         tf.matmul(left, upstream, transpose_a=True))
-    return (d_left, d_values, _reduce_to(d_temperature, temperature_shape),
-            None)
+    return d_left, d_values, d_temperature, None
 
   return product, grad

@@ -150,6 +150,20 @@ def _sample_counts(class_log_terms, tables, total_count, n, seed,
 
 
 
+def _urn_parameter_properties():
+  """`parameter_properties` of the urn, shared by both classes."""
+  return dict(
+      total_count=parameter_properties.ParameterProperties(
+          shape_fn=lambda sample_shape: sample_shape[:-1],
+          default_constraining_bijector_fn=parameter_properties
+          .BIJECTOR_NOT_IMPLEMENTED),
+      num_balls=parameter_properties.ParameterProperties(
+          event_ndims=1,
+          default_constraining_bijector_fn=parameter_properties
+          .BIJECTOR_NOT_IMPLEMENTED),
+      log_weights=parameter_properties.ParameterProperties(event_ndims=1))
+
+
 class _NoncentralMultivariateHypergeometricBase(
     distribution.AutoCompositeTensorDistribution):
   """Parameters, exact tables, `log_prob` and checks shared by both MVHGs."""
@@ -204,19 +218,6 @@ class _NoncentralMultivariateHypergeometricBase(
       raise ValueError(f'Argument `total_count` must be finite and >= 0, got '
                        f'a maximum of {total}.')
     return int(total) + 1
-
-  @classmethod
-  def _parameter_properties(cls, dtype, num_classes=None):
-    return dict(
-        total_count=parameter_properties.ParameterProperties(
-            shape_fn=lambda sample_shape: sample_shape[:-1],
-            default_constraining_bijector_fn=parameter_properties
-            .BIJECTOR_NOT_IMPLEMENTED),
-        num_balls=parameter_properties.ParameterProperties(
-            event_ndims=1,
-            default_constraining_bijector_fn=parameter_properties
-            .BIJECTOR_NOT_IMPLEMENTED),
-        log_weights=parameter_properties.ParameterProperties(event_ndims=1))
 
   @property
   def total_count(self):
@@ -501,6 +502,10 @@ class NoncentralMultivariateHypergeometric(
         validate_args=validate_args, allow_nan_stats=allow_nan_stats,
         parameters=parameters, name=name)
 
+  @classmethod
+  def _parameter_properties(cls, dtype, num_classes=None):
+    return _urn_parameter_properties()
+
   def _sample_n(self, n, seed=None):
     return tf.stop_gradient(self._sample_counts_n(n, seed))
 
@@ -617,7 +622,7 @@ class RelaxedNoncentralMultivariateHypergeometric(
 
   @classmethod
   def _parameter_properties(cls, dtype, num_classes=None):
-    properties = super()._parameter_properties(dtype, num_classes)
+    properties = _urn_parameter_properties()
     # pylint: disable=g-long-lambda
     properties['temperature'] = parameter_properties.ParameterProperties(
         shape_fn=lambda sample_shape: sample_shape[:-1],

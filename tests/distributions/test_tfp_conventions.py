@@ -1,6 +1,9 @@
 """The distributions follow TFP's conventions: composite tensors, default
 bijectors, validation of `tf.Variable` parameters at use, dtypes, messages."""
 
+import inspect
+import logging
+
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -42,6 +45,19 @@ def test_composite_tensor_round_trip_through_tf_function(name):
   assert type(rebuilt) is type(dist)
   assert rebuilt.event_shape == dist.event_shape
   assert rebuilt.batch_shape == dist.batch_shape
+
+
+@pytest.mark.parametrize('name', ['mvhg', 'relaxed_mvhg', 'plackett_luce',
+                                  'drpm'])
+def test_parameter_properties_are_the_constructor_tensor_arguments(name,
+                                                                   caplog):
+  dist = _examples()[name]
+  with caplog.at_level(logging.WARNING):
+    properties = dist.parameter_properties()
+  assert 'parameter_properties' not in caplog.text  # TFP's inheritance warning
+  arguments = set(inspect.signature(type(dist)).parameters) - {
+      'hard', 'validate_args', 'allow_nan_stats', 'name'}
+  assert set(properties) == arguments
 
 
 @pytest.mark.parametrize('name', ['relaxed_mvhg', 'plackett_luce', 'drpm'])
