@@ -68,18 +68,31 @@ def _distributions(impl, baseline_dir):
   return distributions
 
 
+def _git(*args, required=False):
+  """The output of `git args...` in the repository ("unknown" on failure)."""
+  try:
+    return subprocess.run(["git", *args], capture_output=True, text=True,
+                          check=True, cwd=REPO).stdout.strip()
+  except (OSError, subprocess.CalledProcessError) as e:
+    if required:
+      raise SystemExit(
+          f"The 'before' implementation is read with `git {' '.join(args)}`,"
+          f" which failed ({e}): run from a git checkout that has --baseline."
+      ) from e
+    return "unknown"
+
+
 def _extract_baseline(revision, root):
   """Writes the baseline's distributions package under `root`."""
   package = os.path.join(root, "drpm_baseline", "distributions")
   os.makedirs(package)
   open(os.path.join(root, "drpm_baseline", "__init__.py"), "w").close()
-  names = subprocess.run(
-      ["git", "ls-tree", "--name-only", revision, "drpm_tf/distributions/"],
-      capture_output=True, text=True, check=True, cwd=REPO).stdout.split()
+  names = _git("ls-tree", "--name-only", revision, "drpm_tf/distributions/",
+               required=True).split()
+  if not names:
+    raise SystemExit(f"No drpm_tf/distributions at git revision {revision}.")
   for name in names:
-    text = subprocess.run(["git", "show", f"{revision}:{name}"],
-                          capture_output=True, text=True, check=True,
-                          cwd=REPO).stdout
+    text = _git("show", f"{revision}:{name}", required=True)
     with open(os.path.join(package, os.path.basename(name)), "w",
               encoding="utf-8") as f:
       f.write(text.replace("drpm_tf.distributions",
@@ -203,18 +216,20 @@ def run_profile(n, k, b, layout, impl, repeats, baseline_dir):
     return dists.DifferentiableRandomPartition(log_weights, log_scores,
                                                temperature=TEMPERATURE)
 
-  counts_target = tf.constant(rng.normal(size=[num, k]).astype("float32"))
+  # Stage samples are [num] + batch + event: 1 x [B] params, or B x [] samples.
+  batch = [b] if layout == "params" else []
+  counts_target = tf.constant(
+      rng.normal(size=[num] + batch + [k]).astype("float32"))
   permutation_target = tf.constant(
-      rng.normal(size=[num, n, n]).astype("float32"))
+      rng.normal(size=[num] + batch + [n, n]).astype("float32"))
   stages = {
       "whole DRPM sample": lambda seed: tf.reduce_sum(
           drpm().sample(sample_shape, seed=seed) * target),
       "counts_distribution().sample": lambda seed: tf.reduce_sum(
-          tf.reshape(drpm().counts_distribution().sample(num, seed=seed),
-                     [num, k]) * counts_target),
+          drpm().counts_distribution().sample(num, seed=seed) * counts_target),
       "permutation_distribution().sample": lambda seed: tf.reduce_sum(
-          tf.reshape(drpm().permutation_distribution().sample(num, seed=seed),
-                     [num, n, n]) * permutation_target),
+          drpm().permutation_distribution().sample(num, seed=seed) *
+          permutation_target),
   }
   result = {"stages_ms": {}}
   for name, loss in stages.items():
@@ -318,14 +333,6 @@ def _cpu_model():
   except OSError:
     pass
   return platform.processor() or "unknown"
-
-
-def _git(*args):
-  try:
-    return subprocess.run(["git", *args], capture_output=True, text=True,
-                          check=True, cwd=REPO).stdout.strip()
-  except (OSError, subprocess.CalledProcessError):
-    return "unknown"
 
 
 def _uptime():
@@ -568,7 +575,9 @@ def main(argv=None):
       " 'first call' includes tracing and XLA compilation (the median"
       " excludes it, after two warm-up calls). Peak RSS is the process's"
       " ru_maxrss minus that of a process that only imports TF and builds the"
-      " variables. 'largest tensor' is the biggest array in the"
+      " variables (after: including XLA's compiler, which the MVHG power"
+      " recurrence uses, a few tens of MiB). 'largest tensor' is the"
+      " biggest array in the"
       " computation's HLO before XLA fusion (an estimate of the biggest"
       " intermediate; the same computation in every mode).",
       "",

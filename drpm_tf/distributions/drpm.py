@@ -325,7 +325,7 @@ class DifferentiableRandomPartition(
         validate_args=self.validate_args,
         allow_nan_stats=self.allow_nan_stats)
 
-  def _sample_components_n(self, n, seed):
+  def _sample_components_n(self, n, seed, with_permutation=True):
     log_weights, log_scores, temperature = self._broadcast_params()
     counts_seed, permutation_seed = samplers.split_seed(
         samplers.sanitize_seed(seed), n=2)
@@ -342,15 +342,16 @@ class DifferentiableRandomPartition(
     if self._hard:
       partition = _neural_sort.straight_through_sort_product(
           blocks, perturbed, temperature, order)
-      permutation = _neural_sort.straight_through_sort(perturbed, temperature,
-                                                       order)
+      permutation = (_neural_sort.straight_through_sort(
+          perturbed, temperature, order) if with_permutation else None)
     else:
       permutation = _neural_sort.neural_sort(perturbed, temperature, order)
       partition = tf.matmul(blocks, permutation)
     return DRPMSample(partition, counts, permutation)
 
   def _sample_n(self, n, seed=None):
-    return self._sample_components_n(n, seed).partition
+    return self._sample_components_n(n, seed,
+                                     with_permutation=False).partition
 
   def sample_components(self, sample_shape=(), seed=None,
                         name='sample_components'):
@@ -365,7 +366,7 @@ class DifferentiableRandomPartition(
       `DRPMSample` with `partition` `sample_shape + batch + [K, n]`, `counts`
       `sample_shape + batch + [K]`, `permutation` `sample_shape + batch +
       [n, n]`; `partition == B(counts) @ permutation`. Inside a `tf.function`
-      an unused `permutation` costs nothing.
+      an unused `permutation` costs nothing; `sample` never forms it.
     """
     with self._name_and_control_scope(name):
       sample_shape = ps.reshape(
