@@ -84,3 +84,58 @@ def test_gradients_reach_upstream_layers():
 def test_invalid_arguments(kwargs, match):
   with pytest.raises(ValueError, match=match):
     DRPMLayer(**kwargs)
+
+
+class _LinearSchedule(tf.keras.optimizers.schedules.LearningRateSchedule):
+  """A schedule class Keras does not know: needs `custom_objects`."""
+
+  def __init__(self, start, slope):
+    self.start, self.slope = start, slope
+
+  def __call__(self, step):
+    return self.start + self.slope * tf.cast(step, tf.float32)
+
+  def get_config(self):
+    return dict(start=self.start, slope=self.slope)
+
+
+@pytest.mark.parametrize('schedule,custom_objects', [
+    (ExponentialAnnealing(1., 0.5, 10), None),  # registered with Keras
+    (_LinearSchedule(2., -0.1), {'_LinearSchedule': _LinearSchedule}),
+])
+def test_get_config_from_config_round_trip_with_a_schedule(schedule,
+                                                           custom_objects):
+  layer = DRPMLayer(temperature=schedule, num_samples=3, seed=4)
+  config = layer.get_config()
+  assert isinstance(config['temperature'], dict)  # serialized, JSON-able
+  restored = DRPMLayer.from_config(config, custom_objects=custom_objects)
+  assert type(restored._temperature_arg) is type(schedule)  # pylint: disable=protected-access
+  assert restored.get_config() == config
+  for step in (0, 7):
+    assert float(restored.current_temperature(step)) == pytest.approx(
+        float(schedule(step)))
+  # The same through Keras' generic deserialization, with a custom scope.
+  with tf.keras.utils.custom_object_scope(custom_objects or {}):
+    generic = tf.keras.layers.deserialize(
+        tf.keras.layers.serialize(layer))
+  assert generic.get_config() == config
+
+
+def test_unknown_schedule_class_is_an_error():
+  config = DRPMLayer(temperature=_LinearSchedule(2., -0.1)).get_config()
+  with pytest.raises(ValueError, match='_LinearSchedule'):
+    DRPMLayer.from_config(config)
+
+
+def test_mixed_precision_policy_samples_in_float32_and_returns_float16():
+  layer = DRPMLayer(temperature=0.5, seed=1, return_components=True,
+                    dtype='mixed_float16')
+  log_weights = tf.zeros([2, K], tf.float16)
+  log_scores = tf.cast(tf.linspace(-1., 1., N), tf.float16)
+  y, counts, permutation = layer([log_weights, log_scores])
+  assert y.dtype == counts.dtype == permutation.dtype == tf.float16
+  np.testing.assert_array_equal(tf.reduce_sum(y, -2).numpy(), 1.)
+  reference = DRPMLayer(temperature=0.5, seed=1, return_components=True)
+  np.testing.assert_array_equal(
+      reference([tf.zeros([2, K]), tf.linspace(-1., 1., N)])[0].numpy(),
+      y.numpy())

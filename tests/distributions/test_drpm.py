@@ -335,7 +335,7 @@ def test_extremes_large_partition_large_spread_low_temperature():
 
 def test_assignment_matrix_interpolates_fractional_counts():
   counts = tf.constant([1.5, 2.5], tf.float64)
-  blocks = drpm_lib._assignment_matrix(counts, tf.eye(4, dtype=tf.float64))
+  blocks = drpm_lib._blocks(counts, 4)
   np.testing.assert_allclose(blocks.numpy(), [[1., .5, 0., 0.],
                                               [0., .5, 1., 1.]])
 
@@ -366,3 +366,135 @@ def test_log_prob_of_non_partition_raises(y):
                                        validate_args=True)
   with pytest.raises(_ERRORS, match='partition'):
     dist.log_prob(y)
+
+
+def test_lemma4_terms_match_enumeration():
+  """Each public Lemma 4 term against its brute-force definition."""
+  k, n = 3, 5
+  log_weights, log_scores = _random_params(14, k, n)
+  counts, log_p_counts = _mvhg_log_pmf(log_weights, n)
+  orders = list(itertools.permutations(range(n)))
+  log_p_orders = np.array([_pl_log_prob(o, log_scores) for o in orders])
+  best_in_pi_y = collections.defaultdict(lambda: -np.inf)
+  for order, lpo in zip(orders, log_p_orders):
+    for c in counts:
+      bounds = np.concatenate([[0], np.cumsum(c)])
+      key = tuple(frozenset(order[bounds[j]:bounds[j + 1]]) for j in range(k))
+      best_in_pi_y[key] = max(best_in_pi_y[key], lpo)
+  keys = list(best_in_pi_y)
+  ys = np.stack([_to_matrix(key, n) for key in keys])
+  ys_counts = ys.sum(-1)
+  dist = DifferentiableRandomPartition(log_weights, log_scores, 0.5)
+  # log p(n; w) from counts (and the same from Y's row sums).
+  want_counts = {tuple(c): lp for c, lp in zip(counts, log_p_counts)}
+  np.testing.assert_allclose(
+      dist.log_prob_counts(ys_counts).numpy(),
+      [want_counts[tuple(c)] for c in ys_counts.astype(int)], atol=1e-9)
+  # log |Pi_Y|: the number of orders that produce Y, counted.
+  num_orders = collections.Counter()
+  for order in orders:
+    for c in counts:
+      bounds = np.concatenate([[0], np.cumsum(c)])
+      num_orders[tuple(frozenset(order[bounds[j]:bounds[j + 1]])
+                       for j in range(k))] += 1
+  want_orderings = np.log([num_orders[key] for key in keys])
+  np.testing.assert_allclose(dist.log_num_orderings(ys).numpy(),
+                             want_orderings, atol=1e-9)
+  np.testing.assert_allclose(dist.log_num_orderings(counts=ys_counts).numpy(),
+                             want_orderings, atol=1e-9)
+  # max over Pi_Y, and the global max over all n! orders.
+  np.testing.assert_allclose(dist.log_max_ordering_prob(ys).numpy(),
+                             [best_in_pi_y[key] for key in keys], atol=1e-9)
+  np.testing.assert_allclose(dist.log_max_permutation_prob().numpy(),
+                             log_p_orders.max(), atol=1e-9)
+  # The bounds are these terms combined.
+  np.testing.assert_allclose(
+      dist.log_prob_upper_bound(ys).numpy(),
+      dist.log_prob_counts(ys_counts).numpy() + want_orderings +
+      [best_in_pi_y[key] for key in keys], atol=1e-9)
+  with pytest.raises(ValueError, match='exactly one'):
+    dist.log_num_orderings(ys, counts=ys_counts)
+
+
+def test_lemma4_terms_batch_shapes_and_gradients_through_counts():
+  dist = DifferentiableRandomPartition(np.zeros((2, 3)), np.zeros((4, 1, 5)),
+                                       0.5)
+  assert dist.batch_shape == (4, 2)
+  assert dist.log_max_permutation_prob().shape == (4, 2)
+  counts = tf.Variable([[2., 2., 1.]], dtype=tf.float64)
+  with tf.GradientTape() as tape:
+    value = dist.log_prob_counts(counts) + dist.log_num_orderings(
+        counts=counts)
+  assert value.shape == (4, 2)
+  grad = tape.gradient(value, counts).numpy()
+  assert np.all(np.isfinite(grad)) and np.any(grad != 0.)
+
+
+def _masked_reference(log_weights, log_scores, masked):
+  """Enumerated log p(Y) with subset `masked` masked out (always empty)."""
+  keep = [j for j in range(len(log_weights)) if j != masked]
+  reduced = _brute_force_log_probs(np.asarray(log_weights)[keep], log_scores)
+  return {key[:masked] + (frozenset(),) + key[masked:]: lp
+          for key, lp in reduced.items()}
+
+
+def test_masked_subset_log_prob_matches_enumeration():
+  log_weights, log_scores = _random_params(15, 3, 5)
+  log_weights[1] = -np.inf
+  reference = _masked_reference(log_weights, log_scores, masked=1)
+  keys = list(reference)
+  dist = DifferentiableRandomPartition(log_weights, log_scores, 0.5,
+                                       validate_args=True)
+  got = dist.log_prob(np.stack([_to_matrix(key, 5) for key in keys])).numpy()
+  np.testing.assert_allclose(got, [reference[key] for key in keys], atol=1e-6)
+  np.testing.assert_allclose(logsumexp(got), 0., atol=1e-9)
+  # A partition that puts an element into the masked subset is impossible.
+  y = _to_matrix((frozenset({0, 1}), frozenset({2}), frozenset({3, 4})), 5)
+  assert dist.log_prob(y).numpy() == -np.inf
+  lower = dist.log_prob_lower_bound(
+      np.stack([_to_matrix(key, 5) for key in keys])).numpy()
+  assert np.all(lower <= got + 1e-9)
+
+
+def test_masked_subset_samples_match_enumeration():
+  log_weights = np.array([1.2, -np.inf, -0.8])
+  log_scores = np.array([1.5, 0., -1., 0.5])
+  reference = _masked_reference(log_weights, log_scores, masked=1)
+  dist = DifferentiableRandomPartition(log_weights, log_scores, 0.7)
+  samples = dist.sample(20000, seed=43).numpy()
+  np.testing.assert_array_equal(samples[:, 1].sum(-1), 0.)
+  assert _chi_square_p_value(samples, reference) > 1e-3
+  # Power: against the same model with the subset not masked.
+  unmasked = _brute_force_log_probs(np.array([1.2, 0., -0.8]), log_scores)
+  assert _chi_square_p_value(samples, unmasked) < 1e-6
+
+
+@pytest.mark.parametrize('hard', [True, False])
+def test_masked_subset_gradients_are_finite_and_exact(hard):
+  log_weights = tf.Variable([0.3, -np.inf, -0.2, 0.1], dtype=tf.float64)
+  log_scores = tf.Variable(np.linspace(-1., 1., 6), dtype=tf.float64)
+  target = tf.constant(np.random.default_rng(0).normal(size=(4, 6)))
+  y = _to_matrix((frozenset({0, 4}), frozenset(), frozenset({1, 2, 5}),
+                  frozenset({3})), 6)
+  with tf.GradientTape(persistent=True) as tape:
+    dist = DifferentiableRandomPartition(log_weights, log_scores, 0.5,
+                                         hard=hard)
+    sample = dist.sample(16, seed=12)
+    loss = tf.reduce_sum(sample * target)
+    log_prob = dist.log_prob(y)
+  np.testing.assert_array_equal(sample.numpy()[:, 1], 0.)  # soft too
+  for value in (loss, log_prob):
+    grad_weights, grad_scores = tape.gradient(value, [log_weights, log_scores])
+    assert np.all(np.isfinite(grad_weights.numpy()))
+    assert np.all(np.isfinite(grad_scores.numpy()))
+    assert grad_weights.numpy()[1] == 0.
+  # The exact log p(Y) and its gradient are those of the DRPM without the
+  # masked subset (an empty subset contributes nothing).
+  reduced = tf.Variable([0.3, -0.2, 0.1], dtype=tf.float64)
+  with tf.GradientTape() as reduced_tape:
+    want = DifferentiableRandomPartition(reduced, log_scores, 0.5).log_prob(
+        np.delete(y, 1, axis=0))
+  np.testing.assert_allclose(log_prob.numpy(), want.numpy(), atol=1e-9)
+  np.testing.assert_allclose(
+      np.delete(tape.gradient(log_prob, log_weights).numpy(), 1),
+      reduced_tape.gradient(want, reduced).numpy(), atol=1e-9)

@@ -32,6 +32,7 @@ import pytest
 import tensorflow as tf
 from scipy import special, stats
 
+from drpm_tf.distributions import mvhg as mvhg_lib
 from drpm_tf.distributions import (NoncentralMultivariateHypergeometric,
                                    RelaxedNoncentralMultivariateHypergeometric)
 
@@ -377,7 +378,8 @@ def _build_and_use(maker, total_count, num_balls, log_weights, temperature=0.5):
 @pytest.mark.parametrize("total_count,num_balls,log_weights,pattern", [
     (2.0, [2.0, 2.0, 2.0], [0.0, np.inf, 0.0], r"log_weights"),
     (2.0, [2.0, 2.0, 2.0], [0.0, np.nan, 0.0], r"log_weights"),
-    (2.0, [2.0, 2.0, 2.0], [-np.inf, 0.0, 0.0], r"log_weights"),
+    # -inf masks a class out; here the other classes hold too few balls.
+    (5.0, [2.0, 2.0, 2.0], [-np.inf, 0.0, 0.0], r"log_weights"),
     (0.0, np.zeros([0]), np.zeros([0]), r"log_weights|num_balls"),
     (-1.0, [2.0, 2.0, 2.0], [0.0, 0.0, 0.0], r"total_count"),
     (7.0, [2.0, 2.0, 2.0], [0.0, 0.0, 0.0], r"total_count"),
@@ -485,3 +487,102 @@ def test_sample_xla_deterministic_and_valid(maker, hard):
   x = np.round(a[:5]) if hard is not False else np.array([[2.0, 0.0, 1.0], [2.0, 1.0, 3.0]])
   lp_fn = tf.function(lambda v: d.log_prob(v), jit_compile=True)
   np.testing.assert_allclose(lp_fn(tf.constant(x)).numpy(), d.log_prob(x).numpy(), atol=1e-9)
+
+
+# ----------------------------------------------------------------------------
+# 10. masking a class out with a -inf log-weight
+# ----------------------------------------------------------------------------
+MASKED_SETTING = ([4, 6, 3, 5], 8, [-1.0, -np.inf, 0.5, -2.0])
+
+
+def _masked_reference(num_balls, total_count, log_weights):
+  """Support of the full urn and its log-pmf: the masked class removed."""
+  keep = np.isfinite(log_weights)
+  xs = _support(num_balls, total_count)
+  log_p = np.full(len(xs), -np.inf)
+  reduced_xs, reduced_log_p = _log_pmf_bruteforce(
+      np.asarray(num_balls)[keep], total_count, np.asarray(log_weights)[keep])
+  for x, lp in zip(reduced_xs, reduced_log_p):
+    full = np.zeros(len(num_balls))
+    full[keep] = x
+    log_p[np.all(xs == full, axis=-1)] = lp
+  return xs, log_p
+
+
+@pytest.mark.parametrize("threshold", [0, 10**9])  # recurrence, convolutions
+@pytest.mark.parametrize("maker", ["exact", "relaxed"])
+def test_masked_class_log_prob_matches_the_urn_without_it(maker, threshold,
+                                                          monkeypatch):
+  monkeypatch.setattr(mvhg_lib, "_CONVOLUTION_MAX_WORK", threshold)
+  num_balls, total_count, log_weights = [5, 5, 5], 5, [0.3, -np.inf, -0.7]
+  xs, want = _masked_reference(num_balls, total_count, log_weights)
+  d = MAKERS[maker](total_count, num_balls, log_weights, validate_args=True)
+  got = d.log_prob(xs).numpy()
+  np.testing.assert_array_equal(np.isfinite(got), np.isfinite(want))
+  np.testing.assert_allclose(got[np.isfinite(want)], want[np.isfinite(want)],
+                             atol=1e-9)
+  assert np.all(np.isfinite(d.sample(10, seed=_seed(3)).numpy()))
+
+
+@pytest.mark.parametrize("maker", ["exact", "relaxed"])
+def test_masked_class_sampler_chisquare(maker):
+  num_balls, total_count, log_weights = MASKED_SETTING
+  samples = MAKERS[maker](total_count, num_balls, log_weights).sample(
+      N_CHI2, seed=_seed(8)).numpy()
+  np.testing.assert_array_equal(samples[:, 1], 0.)
+  keep = np.isfinite(log_weights)
+  pvalue = _chisquare_pvalue(samples[:, keep], np.asarray(num_balls)[keep],
+                             total_count, np.asarray(log_weights)[keep])
+  assert pvalue > 1e-3, pvalue
+  # Power: the same samples against the urn with the class unmasked.
+  wrong = np.where(keep, log_weights, 0.)
+  with pytest.raises(AssertionError):
+    assert _chisquare_pvalue(samples, num_balls, total_count, wrong) > 1e-6
+
+
+@pytest.mark.parametrize("hard", [True, False])
+def test_masked_class_relaxed_counts_and_gradients(hard):
+  num_balls, total_count, log_weights = MASKED_SETTING
+  lw = tf.constant(log_weights, tf.float64)
+  v = tf.constant(np.random.default_rng(3).normal(size=(16, 4)), tf.float64)
+  with tf.GradientTape(persistent=True) as tape:
+    tape.watch(lw)
+    d = _relaxed(total_count, num_balls, lw, hard=hard)
+    counts = d.sample(16, seed=_seed(4))
+    loss = tf.reduce_sum(counts * v)
+    log_prob = tf.reduce_sum(d.log_prob(tf.stop_gradient(tf.round(counts))))
+  np.testing.assert_array_equal(counts.numpy()[:, 1], 0.)  # exactly, soft too
+  np.testing.assert_allclose(counts.numpy().sum(-1), total_count, atol=1e-9)
+  for value in (loss, log_prob):
+    grad = tape.gradient(value, lw).numpy()
+    assert np.all(np.isfinite(grad)) and grad[1] == 0.
+    assert np.all(np.abs(grad[[0, 2, 3]]) > 1e-8)
+
+
+def test_masked_class_log_prob_gradient_matches_finite_differences():
+  num_balls, total_count, log_weights = MASKED_SETTING
+  x = np.array([2.0, 0.0, 3.0, 3.0])
+  lw = tf.constant(log_weights, tf.float64)
+  with tf.GradientTape() as tape:
+    tape.watch(lw)
+    lp = _exact(total_count, num_balls, lw).log_prob(x)
+  grad = tape.gradient(lp, lw).numpy()
+  keep = np.isfinite(log_weights)
+  reduced = np.asarray(log_weights)[keep]
+  eps = 1e-5
+  fd = [(_ref_log_prob(np.asarray(num_balls)[keep], total_count,
+                       reduced + eps * e, x[keep]) -
+         _ref_log_prob(np.asarray(num_balls)[keep], total_count,
+                       reduced - eps * e, x[keep])) / (2 * eps)
+        for e in np.eye(len(reduced))]
+  np.testing.assert_allclose(grad[keep], fd, atol=1e-6)
+  assert grad[1] == 0.
+
+
+def test_validation_rejects_nan_and_plus_inf_but_accepts_minus_inf():
+  for bad in (np.nan, np.inf):
+    with pytest.raises(ERRORS, match="log_weights"):
+      _build_and_use("exact", 2.0, [2.0, 2.0, 2.0], [0.0, bad, 0.0])
+  d = _relaxed(2.0, [2.0, 2.0, 2.0], [0.0, -np.inf, 0.0], validate_args=True)
+  np.testing.assert_array_equal(d.sample(5, seed=_seed(1)).numpy()[:, 1], 0.)
+  assert np.isfinite(d.log_prob([1.0, 0.0, 1.0]).numpy())

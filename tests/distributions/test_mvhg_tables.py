@@ -70,7 +70,7 @@ def test_both_paths_give_the_same_distribution(monkeypatch):
   seed = tf.constant([1, 2])
   results = []
   for threshold in (0, 10**9):  # recurrence, then convolutions
-    monkeypatch.setattr(mvhg, '_RECURRENCE_MIN_WORK', threshold)
+    monkeypatch.setattr(mvhg, '_CONVOLUTION_MAX_WORK', threshold)
     results.append((dist.log_prob(counts).numpy(),
                     dist.sample(20, seed=seed).numpy()))
   np.testing.assert_allclose(results[0][0], results[1][0], rtol=1e-12)
@@ -87,3 +87,17 @@ def test_equal_balls_fast_path_is_used_only_when_valid():
   too_many_draws = mvhg.NoncentralMultivariateHypergeometric(8., [4., 4., 4.],
                                                              [0., 1., 2.])
   assert too_many_draws._equal_num_balls() is None
+
+
+@pytest.mark.parametrize('masked', [[1], [0, 3], [2, 3]])
+def test_power_recurrence_matches_convolution_with_masked_classes(masked):
+  log_weights = np.random.default_rng(7).normal(size=(2, 4)) * 2.
+  log_weights[:, masked] = -np.inf
+  (slow, slow_grad), (fast, fast_grad) = _tables_both_ways(
+      log_weights, 6., 7, True)
+  np.testing.assert_array_equal(np.isfinite(slow), np.isfinite(fast))
+  finite = np.isfinite(slow)
+  np.testing.assert_allclose(fast[finite], slow[finite], rtol=1e-12, atol=1e-10)
+  assert np.all(np.isfinite(fast_grad))
+  np.testing.assert_array_equal(fast_grad[:, masked], 0.)
+  np.testing.assert_allclose(fast_grad, slow_grad, rtol=1e-9, atol=1e-9)
