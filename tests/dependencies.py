@@ -8,7 +8,9 @@ import sys
 from packaging.requirements import Requirement
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FIRST_PARTY = {"drpm_tf", "disentanglement_ext", "scripts"}
+# drpm_baseline: the benchmarks' temporary copy of drpm_tf at a baseline
+# revision (our own code, read from git at benchmark time).
+FIRST_PARTY = {"drpm_tf", "disentanglement_ext", "scripts", "drpm_baseline"}
 
 
 def normalize(name):
