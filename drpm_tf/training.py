@@ -22,9 +22,13 @@ randomly initialized priors. A run directory holds:
 <model_dir>/checkpoints/           tf.train.CheckpointManager: model, both
                                    optimizers, the stage counters and the
                                    model's random stream; resumed from
+<model_dir>/initialization/        the model right after the mixture
+                                   initialization (stage 1's result)
 <model_dir>/tensorboard/           scalars of every loss term and schedule
 <model_dir>/results/train.json     steps, wall time, final loss terms
 <model_dir>/results/evaluation.json  written by `evaluate_generative`
+<model_dir>/results/evaluation_initialization.json  the same for the
+                                   initialization (`stage='initialization'`)
 ```
 
 Checkpoints are atomic: TensorFlow writes the checkpoint files first and then
@@ -74,6 +78,8 @@ __all__ = ['train_generative', 'load_trained_model', 'evaluate_generative',
            'write_json_atomically']
 
 OPERATIVE_CONFIG = 'operative_config.gin'
+INITIALIZATION = 'initialization'
+_STAGES = ('final', INITIALIZATION)
 _PRIOR_INITS = ('random', 'mixture')
 # Batch-order streams of the two stages: `rng([seed, *stream, epoch])`.
 _TRAIN_STREAM = ()
@@ -268,6 +274,9 @@ def train_generative(model_dir, num_steps=1000, batch_size=256,
       pretraining.initialize_partition_heads(
           model, features, mixture.predict(means), head_score_scale, seed=seed)
     initialized.assign(1)
+    # Kept apart from the rotating checkpoints, to evaluate stage 1 alone.
+    tf.train.Checkpoint(model=model).write(
+        os.path.join(model_dir, INITIALIZATION, 'model'))
     began = save(0, began)
 
   # Stage 2: DRPM-VAE training.
@@ -319,13 +328,30 @@ def train_generative(model_dir, num_steps=1000, batch_size=256,
   return model
 
 
-def load_trained_model(model_dir):
-  """Rebuilds the model of `model_dir` from its gin config and latest checkpoint."""
+def _check_stage(stage):
+  if stage not in _STAGES:
+    raise ValueError(f'Argument `stage` must be one of {_STAGES}, got '
+                     f'{stage!r}.')
+
+
+def load_trained_model(model_dir, stage='final'):
+  """Rebuilds the model of `model_dir` from its gin config and a checkpoint.
+
+  `stage`: 'final' (the latest checkpoint) or 'initialization' (the model right
+  after the mixture initialization, before DRPM-VAE training).
+  """
+  _check_stage(stage)
   config = os.path.join(model_dir, OPERATIVE_CONFIG)
-  checkpoints = os.path.join(model_dir, 'checkpoints')
-  latest = tf.train.latest_checkpoint(checkpoints)
+  if stage == INITIALIZATION:
+    checkpoints = os.path.join(model_dir, INITIALIZATION)
+    latest = os.path.join(checkpoints, 'model')
+    if not tf.io.gfile.exists(latest + '.index'):
+      latest = None
+  else:
+    checkpoints = os.path.join(model_dir, 'checkpoints')
+    latest = tf.train.latest_checkpoint(checkpoints)
   if not os.path.isfile(config) or latest is None:
-    raise FileNotFoundError(f'{model_dir!r} holds no trained model (expected '
+    raise FileNotFoundError(f'{model_dir!r} holds no {stage} model (expected '
                             f'{OPERATIVE_CONFIG} and a checkpoint in '
                             f'{checkpoints!r}).')
   gin.parse_config_file(config)
@@ -354,7 +380,8 @@ def clustering_scores(labels, clusters):
               ari=float(sk_metrics.adjusted_rand_score(labels, clusters)))
 
 
-def evaluate_generative(model_dir, seed=0, samples_per_prior=100):
+def evaluate_generative(model_dir, seed=0, samples_per_prior=100,
+                        stage='final'):
   """Clustering scores and prior purity of the model in `model_dir`.
 
   ACC/NMI/ARI on the held-out split of the model (a test image goes to
@@ -362,10 +389,11 @@ def evaluate_generative(model_dir, seed=0, samples_per_prior=100):
   k-means (K clusters, 10 restarts, `seed`) fit on the training pixels; and
   the prior purity (`prior_purity.prior_purity`, `samples_per_prior` decoded
   samples per prior, labeled by a classifier fit on the labeled training
-  images, whose held-out accuracy is reported with it). Writes
-  `<model_dir>/results/evaluation.json`.
+  images, whose held-out accuracy is reported with it). `stage` as in
+  `load_trained_model`. Writes `<model_dir>/results/evaluation.json`
+  (`evaluation_initialization.json` for the initialization).
   """
-  model, data = load_trained_model(model_dir)
+  model, data = load_trained_model(model_dir, stage)
   model_scores = clustering_scores(data.y_test, model.predict_clusters(
       data.x_test))
   kmeans = sk_cluster.KMeans(n_clusters=model.num_clusters, n_init=10,
@@ -378,17 +406,21 @@ def evaluate_generative(model_dir, seed=0, samples_per_prior=100):
   purity['classifier_test_accuracy'] = float(classifier.score(data.x_test,
                                                               data.y_test))
   result = dict(dataset=data.name, num_test=len(data.x_test),
-                num_clusters=model.num_clusters, model=model_scores,
-                kmeans=kmeans_scores, kmeans_seed=seed, prior_purity=purity)
-  write_json_atomically(os.path.join(model_dir, 'results', 'evaluation.json'),
-                     result)
+                num_clusters=model.num_clusters, stage=stage,
+                model=model_scores, kmeans=kmeans_scores, kmeans_seed=seed,
+                prior_purity=purity)
+  name = ('evaluation.json' if stage == 'final' else
+          f'evaluation_{stage}.json')
+  write_json_atomically(os.path.join(model_dir, 'results', name), result)
   return result
 
 
 def format_evaluation(result):
   """Markdown tables of an `evaluate_generative` result."""
+  stage = ('' if result['stage'] == 'final' else
+           f", the model at its {result['stage']}")
   lines = [f"Held-out {result['dataset']} ({result['num_test']} images, "
-           f"K = {result['num_clusters']})", '',
+           f"K = {result['num_clusters']}{stage})", '',
            '| method | ACC | NMI | ARI |', '|---|---|---|---|']
   for name, key in (('DRPM-VAE', 'model'), ('k-means (pixels)', 'kmeans')):
     s = result[key]
