@@ -71,11 +71,12 @@ from sklearn import metrics as sk_metrics
 from drpm_tf import datasets
 from drpm_tf import pretraining
 from drpm_tf import prior_purity
+from drpm_tf.distributions import DifferentiableRandomPartition
 from drpm_tf.models import DRPMVAE
 
 __all__ = ['train_generative', 'load_trained_model', 'evaluate_generative',
-           'format_evaluation', 'clustering_accuracy', 'clustering_scores',
-           'write_json_atomically']
+           'format_evaluation', 'posterior_agreement', 'clustering_accuracy',
+           'clustering_scores', 'write_json_atomically']
 
 OPERATIVE_CONFIG = 'operative_config.gin'
 INITIALIZATION = 'initialization'
@@ -380,6 +381,32 @@ def clustering_scores(labels, clusters):
               ari=float(sk_metrics.adjusted_rand_score(labels, clusters)))
 
 
+def posterior_agreement(model, x, batch_size, num_samples=100, seed=0):
+  """How often the DRPM posterior puts an element in its evaluation cluster.
+
+  For consecutive batches of `batch_size` rows of `x` (the remainder is
+  dropped, as in training), `num_samples` hard partitions `Y ~ q(Y | X)` at
+  the final annealing temperature: the mean of `Y[c(x_i), i]`, where `c(x)` is
+  the evaluation's cluster (`DRPMVAE.predict_clusters`). 1 means the partition
+  the model trains with agrees with the priors it is evaluated by.
+  """
+  temperature = model.schedules['temperature'].final
+  shares = []
+  for b, start in enumerate(range(0, len(x) - batch_size + 1, batch_size)):
+    batch = x[start:start + batch_size]
+    _, _, h = model.encode(batch)
+    log_weights, log_scores = model.partition_parameters(h)
+    partition = DifferentiableRandomPartition(
+        log_weights, log_scores, temperature).sample(
+            num_samples, seed=tf.constant([seed, b])).numpy()
+    clusters = model.predict_clusters(batch)
+    shares.append(partition[:, clusters, np.arange(batch_size)].mean())
+  if not shares:
+    raise ValueError(f'Argument `x` has {len(x)} rows, fewer than '
+                     f'`batch_size` = {batch_size}.')
+  return float(np.mean(shares))
+
+
 def evaluate_generative(model_dir, seed=0, samples_per_prior=100,
                         stage='final'):
   """Clustering scores and prior purity of the model in `model_dir`.
@@ -389,7 +416,8 @@ def evaluate_generative(model_dir, seed=0, samples_per_prior=100,
   k-means (K clusters, 10 restarts, `seed`) fit on the training pixels; and
   the prior purity (`prior_purity.prior_purity`, `samples_per_prior` decoded
   samples per prior, labeled by a classifier fit on the labeled training
-  images, whose held-out accuracy is reported with it). `stage` as in
+  images, whose held-out accuracy is reported with it); and the
+  `posterior_agreement` on held-out batches of the training batch size. `stage` as in
   `load_trained_model`. Writes `<model_dir>/results/evaluation.json`
   (`evaluation_initialization.json` for the initialization).
   """
@@ -405,6 +433,10 @@ def evaluate_generative(model_dir, seed=0, samples_per_prior=100,
                                      seed=seed)
   purity['classifier_test_accuracy'] = float(classifier.score(data.x_test,
                                                               data.y_test))
+  batch_size = min(gin.query_parameter('train_generative.batch_size'),
+                   len(data.x_test))
+  model_scores['posterior_agreement'] = posterior_agreement(
+      model, data.x_test, batch_size, seed=seed)
   result = dict(dataset=data.name, num_test=len(data.x_test),
                 num_clusters=model.num_clusters, stage=stage,
                 model=model_scores, kmeans=kmeans_scores, kmeans_seed=seed,
@@ -428,6 +460,9 @@ def format_evaluation(result):
                  f"{s['ari']:.3f} |")
   purity = result['prior_purity']
   lines += [
+      '', 'DRPM posterior partitions of held-out batches put '
+      f"{result['model']['posterior_agreement']:.3f} of the elements in the "
+      'subset of their evaluation cluster.',
       '', f"Prior purity ({purity['samples_per_prior']} decoded samples per "
       'prior, labeled by a logistic regression on the training images, '
       f"held-out accuracy {purity['classifier_test_accuracy']:.3f}): mean "
