@@ -10,6 +10,7 @@ from scipy import stats
 import tensorflow as tf
 
 from drpm_tf import datasets
+from drpm_tf import prior_purity
 from drpm_tf import training
 from drpm_tf.models import DRPMVAE
 from scripts import sample_partitions
@@ -146,6 +147,20 @@ def test_sample_figures_are_valid_pngs(trained, tmp_path):
     import matplotlib.image  # pylint: disable=g-import-not-at-top
     image = matplotlib.image.imread(path)
     assert image.ndim == 3 and image.shape[0] > 50 and image.shape[1] > 50
+
+
+def test_partition_purity_report_matches_the_drawn_partition(trained):
+  model, _ = trained
+  data = datasets.load_dataset('digits')
+  classifier = prior_purity.train_digit_classifier(data.x_train, data.y_train)
+  report = sample_partitions.purity_report(model, classifier, num_elements=16,
+                                           num_partitions=3, seed=5)
+  subset, images = prior_purity.sample_partition(model, 16, seed=5)
+  assert report['drawn_partition'] == prior_purity.subset_purity(
+      subset, classifier.predict(images))
+  pooled = report['pooled']
+  assert pooled['num_partitions'] == 3 and 0. <= pooled['fraction_pure'] <= 1.
+  assert pooled['subsets'] >= 3 and pooled['pure'] <= pooled['subsets']
 
 
 class _Crash(Exception):
