@@ -12,13 +12,21 @@ features `h` (paper C.3.3): `omega(X)` from `softmax(W_w h)` and the scores
 from `log s(x) = lambda sum_k k softmax(W_s h)_k`. Left random, they assign
 elements to subsets unrelated to the priors, so the first training steps pull
 every prior towards the images of other clusters. `initialize_partition_heads`
-fits both heads to the mixture's clusters instead (a multinomial logistic
-regression on `h`): `softmax(W_w h)` estimates the cluster of `x`, so
-`omega(X)` is the batch's cluster proportions; and since the DRPM fills subset
-1 with the highest-scored elements, subset 2 with the next ones, and so on,
-`softmax(W_s h)` puts the mass of a cluster-`k` element on position `K + 1 - k`
-(the same regression with its classes reversed), with `lambda` large enough
-that elements of different clusters are ordered by cluster.
+sets both heads from the mixture instead. With the component variances
+replaced by their weighted mean `v` (a tied diagonal covariance), the mixture's
+log-posterior of component `k` is linear in the encoder mean `mu(x) = W_mu h +
+b_mu`, hence in `h`:
+
+```none
+log p(k | x) = mu(x)^T (mu_k / v) - |mu_k|_v^2 / 2 + log pi_k + const(x),
+```
+
+so `softmax(W_w h)` is that posterior exactly (no fitting) and `omega(X)`
+estimates the batch's cluster proportions. Since the DRPM fills subset 1 with
+the highest-scored elements, subset 2 with the next ones, and so on, the score
+head is the same map with its outputs reversed: a cluster-`k` element puts its
+mass on position `K + 1 - k`, and `lambda` is set large enough that elements
+of different clusters are ordered by cluster.
 
 `fit_prior_mixture` can also refit the mixture during training, warm-started
 from the current priors so that component `k` stays prior `k` (a fresh
@@ -28,7 +36,6 @@ k-means++ fit would permute the components against the learned heads).
 import gin
 import numpy as np
 import tensorflow as tf
-from sklearn import linear_model
 from sklearn import mixture as sk_mixture
 
 __all__ = ['encode_dataset', 'fit_prior_mixture', 'initialize_priors',
@@ -37,13 +44,9 @@ __all__ = ['encode_dataset', 'fit_prior_mixture', 'initialize_priors',
 
 
 def encode_dataset(model, x, batch_size=1024):
-  """Encoder means `[num, latent_dim]` and features `h` `[num, units]` of `x`."""
-  means, features = [], []
-  for i in range(0, len(x), batch_size):
-    mean, _, h = model.encode(x[i:i + batch_size])
-    means.append(mean.numpy())
-    features.append(h.numpy())
-  return np.concatenate(means), np.concatenate(features)
+  """Encoder means `[num, latent_dim]` of the rows of `x`."""
+  return np.concatenate([model.encode(x[i:i + batch_size])[0].numpy()
+                         for i in range(0, len(x), batch_size)])
 
 
 @gin.configurable('fit_prior_mixture',
@@ -115,41 +118,24 @@ def current_priors(model):
           weights / weights.sum())
 
 
-def initialize_partition_heads(model, features, clusters, score_scale=10.,
-                               max_examples=10_000, seed=0):
-  """Fits the `omega` and score heads to hard clusters (see the module doc).
+def initialize_partition_heads(model, mixture, score_scale=10.):
+  """Sets the `omega` and score heads from a fitted mixture (module doc).
 
   Args:
-    model: a `DRPMVAE`.
-    features: `[num, units]` encoder features `h`.
-    clusters: `[num]` cluster of each row, in `[0, K)`.
+    model: a `DRPMVAE` whose encoder means the mixture was fit to.
+    mixture: fitted diagonal `GaussianMixture` with `K` components.
     score_scale: the score scale `lambda`: adjacent clusters' log-scores are
       `lambda` apart, so a Plackett-Luce order puts an element of cluster `k`
       after one of cluster `k + 1` with probability `1 / (1 + e^lambda)`.
-    max_examples: the regression uses at most this many rows (a seeded subset).
-    seed: seed of that subset.
   """
-  features = np.asarray(features)
-  clusters = np.asarray(clusters)
-  if len(features) != len(clusters):
-    raise ValueError(f'Arguments `features` ({len(features)} rows) and '
-                     f'`clusters` ({len(clusters)}) must have the same length.')
-  if len(features) > max_examples:
-    rows = np.random.default_rng(seed).choice(len(features), max_examples,
-                                              replace=False)
-    features, clusters = features[rows], clusters[rows]
-  k = model.num_clusters
-  regression = linear_model.LogisticRegression(max_iter=1000).fit(
-      features, clusters)
-  # Clusters missing from the fit get no evidence (kernel 0, bias -inf-ish).
-  kernel = np.zeros((features.shape[1], k), np.float32)
-  bias = np.full([k], -30., np.float32)
-  present = regression.classes_.astype(int)
-  if len(present) == 1:  # scikit-learn fits no coefficients for one class
-    bias[present] = 0.
-  else:
-    kernel[:, present] = regression.coef_.T
-    bias[present] = regression.intercept_
+  means = np.asarray(mixture.means_, np.float64)
+  weights = np.asarray(mixture.weights_, np.float64)
+  tied = weights @ np.asarray(mixture.covariances_, np.float64)  # [d]
+  precision_means = means / tied  # [K, d]
+  kernel = model.z_mean.kernel.numpy().astype(np.float64) @ precision_means.T
+  bias = (model.z_mean.bias.numpy().astype(np.float64) @ precision_means.T -
+          0.5 * np.sum(means * precision_means, axis=1) + np.log(weights))
+  kernel, bias = kernel.astype(np.float32), bias.astype(np.float32)
   model.omega_head.kernel.assign(kernel)
   model.omega_head.bias.assign(bias)
   model.score_head.kernel.assign(kernel[:, ::-1].copy())

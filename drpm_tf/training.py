@@ -6,7 +6,7 @@
 1. autoencoder pretraining, `pretrain_steps` steps of reconstruction only
    (its own Adam optimizer), then a diagonal Gaussian mixture fit to the
    encoder means of all training images; its components become the `K` priors,
-   its weights the prior DRPM's `omega_p`, and its clusters initialize the
+   its weights the prior DRPM's `omega_p`, and its posterior initializes the
    partition heads;
 2. DRPM-VAE training, `num_steps` steps of the negated ELBO, optionally
    refitting the mixture (warm-started from the current priors) every
@@ -155,11 +155,11 @@ def _pretrain_step(model, optimizer):
 
 
 def _fit_mixture(model, x, seed, warm_start=None):
-  means, features = pretraining.encode_dataset(model, x)
   mixture = pretraining.fit_prior_mixture(
-      means, model.num_clusters, seed=seed, warm_start=warm_start)
+      pretraining.encode_dataset(model, x), model.num_clusters, seed=seed,
+      warm_start=warm_start)
   pretraining.initialize_priors(model, mixture)
-  return mixture, means, features
+  return mixture
 
 
 @gin.configurable('train_generative', denylist=['model_dir'])
@@ -184,8 +184,8 @@ def train_generative(model_dir, num_steps=1000, batch_size=256,
     pretrain_steps: autoencoder pretraining steps (0: none).
     pretrain_batch_size: batch size of pretraining.
     pretrain_learning_rate: Adam learning rate of pretraining.
-    initialize_heads: with 'mixture', fit the partition heads to the mixture's
-      clusters (`pretraining.initialize_partition_heads`).
+    initialize_heads: with 'mixture', set the partition heads to the mixture's
+      posterior (`pretraining.initialize_partition_heads`).
     head_score_scale: the score scale `lambda` those heads start with.
     refit_every: with 'mixture', refit the mixture (warm-started from the
       current priors) every this many training steps (0: never) ...
@@ -269,11 +269,10 @@ def train_generative(model_dir, num_steps=1000, batch_size=256,
   if bar is not None:
     bar.close()
   if prior_init == 'mixture' and not int(initialized.numpy()):
-    mixture, means, features = _fit_mixture(model, data.x_train, seed)
+    mixture = _fit_mixture(model, data.x_train, seed)
     pretraining.initialize_posterior_variance(model, mixture.covariances_)
     if initialize_heads:
-      pretraining.initialize_partition_heads(
-          model, features, mixture.predict(means), head_score_scale, seed=seed)
+      pretraining.initialize_partition_heads(model, mixture, head_score_scale)
     initialized.assign(1)
     # Kept apart from the rotating checkpoints, to evaluate stage 1 alone.
     tf.train.Checkpoint(model=model).write(

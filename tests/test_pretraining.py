@@ -70,23 +70,34 @@ def _agreement(model, features, clusters, seed=0):
 def test_initialized_heads_put_each_cluster_in_its_subset():
   rng = np.random.default_rng(0)
   k, units = 3, _UNITS[-1]
-  centers = 3. * rng.standard_normal((k, units))
-  clusters = np.repeat(np.arange(k), [20, 30, 14])
-  features = np.maximum(centers[clusters] + rng.standard_normal(
-      (len(clusters), units)), 0.)  # ReLU features, like the encoder's
   model = DRPMVAE(input_dim=8, num_clusters=k, encoder_units=_UNITS)
+  # ReLU features `h` around 3 centers; the mixture is fit to z_mean(h).
+  centers = 3. * rng.standard_normal((k, units))
+  labels = np.repeat(np.arange(k), [20, 30, 14])
+  features = np.maximum(centers[labels] + rng.standard_normal(
+      (len(labels), units)), 0.).astype(np.float32)
+  means = model.z_mean(features).numpy()
+  mixture = pretraining.fit_prior_mixture(means, k, seed=0, num_restarts=3)
+  clusters = mixture.predict(means)
+  np.testing.assert_array_equal(  # the 3 clusters, in some order
+      np.sort(np.bincount(clusters)), [14, 20, 30])
   chance = _agreement(model, features, clusters)
-  pretraining.initialize_partition_heads(model, features, clusters,
-                                         score_scale=10.)
-  probs = tf.nn.softmax(model.omega_head(features)).numpy()
-  np.testing.assert_array_equal(probs.argmax(1), clusters)
+  pretraining.initialize_partition_heads(model, mixture, score_scale=10.)
+  # softmax(omega_head(h)) is the mixture's posterior with tied variances.
+  tied = mixture.weights_ @ mixture.covariances_
+  log_posterior = (-0.5 * np.sum((means[:, None] - mixture.means_) ** 2 / tied,
+                                 axis=-1) + np.log(mixture.weights_))
+  np.testing.assert_allclose(
+      tf.nn.log_softmax(model.omega_head(features)).numpy(),
+      log_posterior - np.logaddexp.reduce(log_posterior, axis=1,
+                                          keepdims=True), atol=1e-3)
   # The DRPM fills subset 1 with the highest scores: cluster 0 scores highest.
-  _, log_scores = model.partition_parameters(tf.constant(features, tf.float32))
-  means = [log_scores.numpy()[clusters == c].mean() for c in range(k)]
-  assert means[0] > means[1] > means[2]
+  _, log_scores = model.partition_parameters(tf.constant(features))
+  scores = [log_scores.numpy()[clusters == c].mean() for c in range(k)]
+  assert scores[0] > scores[1] > scores[2]
   fitted = _agreement(model, features, clusters)
   assert fitted > 0.85 > 0.5 > chance
-  # The same regression without reversing the score classes is wrong.
+  # The same map without reversing the score outputs is wrong.
   model.score_head.kernel.assign(model.omega_head.kernel)
   model.score_head.bias.assign(model.omega_head.bias)
   assert _agreement(model, features, clusters) < 0.5
@@ -136,7 +147,7 @@ def test_pretraining_lowers_the_reconstruction_error(pretrained):
 def test_mixture_initialization_puts_the_priors_on_the_fitted_mixture(
     pretrained):
   data = datasets.load_dataset('digits')
-  means, _ = pretraining.encode_dataset(pretrained, data.x_train)
+  means = pretraining.encode_dataset(pretrained, data.x_train)
   mixture = pretraining.fit_prior_mixture(means, 10, seed=0, num_restarts=2)
   np.testing.assert_allclose(pretrained.prior_means.numpy(), mixture.means_,
                              rtol=1e-5, atol=1e-5)
