@@ -42,7 +42,7 @@ def trained(tmp_path_factory):
   """The two-stage recipe at a small scale: pretraining, mixture, training."""
   model_dir = str(tmp_path_factory.mktemp('digits_run'))
   model = _train(model_dir, num_steps=150, prior_init='mixture',
-                 pretrain_steps=60)
+                 pretrain_steps=200, refit_every=25, refit_until=125)
   return model, model_dir
 
 
