@@ -9,8 +9,10 @@
    its weights the prior DRPM's `omega_p`, and its posterior initializes the
    partition heads;
 2. DRPM-VAE training, `num_steps` steps of the negated ELBO, optionally
-   refitting the mixture (warm-started from the current priors) every
-   `refit_every` steps up to step `refit_until`, and optionally with the
+   refitting the mixture (warm-started from the current priors) and the
+   partition heads every `refit_every` steps up to step `refit_until` (as the
+   authors' clustering code recomputes its partition parameters from the
+   priors at every step), and optionally with the
    pretrained encoder frozen (`freeze_encoder`; the `z` heads, the partition
    heads, the decoder and the priors still train).
 
@@ -185,7 +187,8 @@ def train_generative(model_dir, num_steps=1000, batch_size=256,
     pretrain_batch_size: batch size of pretraining.
     pretrain_learning_rate: Adam learning rate of pretraining.
     initialize_heads: with 'mixture', set the partition heads to the mixture's
-      posterior (`pretraining.initialize_partition_heads`).
+      posterior (`pretraining.initialize_partition_heads`), at the
+      initialization and at every refit (keeping the learned score scale).
     head_score_scale: the score scale `lambda` those heads start with.
     refit_every: with 'mixture', refit the mixture (warm-started from the
       current priors) every this many training steps (0: never) ...
@@ -307,8 +310,11 @@ def train_generative(model_dir, num_steps=1000, batch_size=256,
     if bar is not None:
       bar.update(1)
     if refit_every and done % refit_every == 0 and done <= refit_until:
-      _fit_mixture(model, data.x_train, seed,
-                   warm_start=pretraining.current_priors(model))
+      mixture = _fit_mixture(model, data.x_train, seed,
+                             warm_start=pretraining.current_priors(model))
+      if initialize_heads:
+        pretraining.initialize_partition_heads(
+            model, mixture, float(model.score_scale.numpy()))
     if done % checkpoint_every == 0 or done == num_steps:
       began = save(1, began)
   if bar is not None:
