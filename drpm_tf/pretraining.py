@@ -30,7 +30,9 @@ of different clusters are ordered by cluster.
 
 `fit_prior_mixture` can also refit the mixture during training, warm-started
 from the current priors so that component `k` stays prior `k` (a fresh
-k-means++ fit would permute the components against the learned heads).
+k-means++ fit would permute the components against the score scale and
+`omega_p` learned so far); training then resets the heads to the refitted
+mixture's posterior.
 """
 
 import gin

@@ -102,7 +102,8 @@ def build_report(runs, figures_dir, output, exact_runs=()):
       'diagonal Gaussian mixture on the encoder means initializes the priors, '
       'omega_p and the partition heads. Stage 2: '
       f"{train0['steps']} DRPM-VAE steps at batch {train0['batch_size']}, "
-      'refitting the mixture (warm-started) as the config says. Seeds '
+      'refitting the mixture (warm-started) and resetting the partition '
+      'heads to its posterior as the config says. Seeds '
       f"{seeds}, evaluated on the {first['num_test']} held-out images. "
       f"k-means (10 restarts, seed {first['kmeans_seed']}) is fit on the "
       'training pixels.', '',
