@@ -194,7 +194,7 @@ def build_report(runs, figures_dir, output, exact_runs=()):
       'codes, about 0.8 (VaDE reports 0.82 for AE + GMM with this '
       'architecture; seeds vary by several points, as a mixture component '
       'can cover two digits such as 4 and 9 and leave another split in two), '
-      'moved by a few points by the DRPM-VAE stage as on digits above, not '
+      'which the DRPM-VAE stage changes little, as on digits above; not '
       'VaDE\'s 0.945: VaDE trains for hundreds of epochs with the exact '
       'mixture posterior as its cluster assignment, where the DRPM-VAE '
       'assigns through a sampled partition (the posterior agreement above). '
