@@ -1,7 +1,11 @@
-"""Clustering ACC / NMI / ARI of a trained DRPM-VAE next to k-means.
+"""Clustering ACC / NMI / ARI and prior purity of a trained DRPM-VAE.
 
-`drpm-evaluate-generative --model_dir D` prints a table and writes
-`D/results/evaluation.json`.
+`drpm-evaluate-generative --model_dir D` prints the clustering scores next to
+k-means and the prior purity (majority digit of each prior's decoded samples
+and its share), and writes `D/results/evaluation.json`. With
+`--stage initialization` it evaluates the model right after the autoencoder
+pretraining and the mixture initialization instead
+(`D/results/evaluation_initialization.json`).
 """
 
 from absl import app
@@ -11,13 +15,19 @@ from drpm_tf import training
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string('model_dir', None, 'Run directory.', required=True)
-flags.DEFINE_integer('seed', 0, 'k-means seed.')
+flags.DEFINE_integer('seed', 0, 'Seed of k-means and of the prior samples.')
+flags.DEFINE_integer('samples_per_prior', 100, 'Decoded samples per prior for '
+                     'the prior purity.')
+flags.DEFINE_enum('stage', 'final', ['final', 'initialization'],
+                  'Which model of the run to evaluate.')
 
 
 def _main(argv):
   del argv
   print(training.format_evaluation(
-      training.evaluate_generative(FLAGS.model_dir, seed=FLAGS.seed)))
+      training.evaluate_generative(FLAGS.model_dir, seed=FLAGS.seed,
+                                   samples_per_prior=FLAGS.samples_per_prior,
+                                   stage=FLAGS.stage)))
 
 
 def main():

@@ -1,11 +1,16 @@
-"""Figures of a trained DRPM-VAE like paper Figures 1, 7 and 8.
+"""Figures of a trained DRPM-VAE like paper Figures 1, 7 and 8, and their purity.
 
 `drpm-sample-partitions --model_dir D [--num_elements 32] [--output_dir D/figures]`
 writes
 - `partition.png`: a partition `Y ~ p(Y; omega_p, s_p)` of `num_elements`
   elements sampled from the learned prior DRPM; each element is decoded from
   `z ~ N(mu_k, sigma_k^2)` of its subset `k`; one row per non-empty subset;
-- `prior_samples.png`: `samples_per_prior` decoded samples of every prior.
+- `prior_samples.png`: `samples_per_prior` decoded samples of every prior;
+
+and prints, for the drawn partition and pooled over `num_partitions` more,
+the fraction of subsets whose decoded members a classifier trained on the
+labeled training images assigns to one digit (`drpm_tf.prior_purity`),
+also written to `D/results/partition_purity.json`.
 """
 
 import os
@@ -18,6 +23,7 @@ import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 import tensorflow as tf
 
+from drpm_tf import prior_purity
 from drpm_tf import training
 
 FLAGS = flags.FLAGS
@@ -26,6 +32,8 @@ flags.DEFINE_string('output_dir', None, 'Default: <model_dir>/figures.')
 flags.DEFINE_integer('num_elements', 32, 'Elements of the sampled partition.')
 flags.DEFINE_integer('samples_per_prior', 10, 'Columns of prior_samples.png.')
 flags.DEFINE_integer('seed', 0, 'Sampling seed.')
+flags.DEFINE_integer('num_partitions', 100, 'Partitions pooled for the '
+                     'subset purity.')
 
 
 def _image_grid(ax, images, image_shape, rows, cols):
@@ -43,12 +51,9 @@ def write_figures(model, image_shape, output_dir, num_elements=32,
                   samples_per_prior=10, seed=0):
   """Writes partition.png and prior_samples.png; returns their paths."""
   os.makedirs(output_dir, exist_ok=True)
-  partition = model.prior_partition(num_elements).sample(
-      seed=tf.constant([seed, 0])).numpy()  # [K, n]
-  clusters = partition.argmax(0)
-  images = model.sample_prior(clusters, seed=tf.constant([seed, 1])).numpy()
-  subsets = [k for k in range(model.num_clusters) if partition[k].any()]
-  width = max(int(partition[k].sum()) for k in subsets)
+  clusters, images = prior_purity.sample_partition(model, num_elements, seed)
+  subsets = sorted(set(clusters.tolist()))
+  width = max(int(np.sum(clusters == k)) for k in subsets)
   cells = {}
   for row, k in enumerate(subsets):
     for col, i in enumerate(np.flatnonzero(clusters == k)):
@@ -79,6 +84,16 @@ def write_figures(model, image_shape, output_dir, num_elements=32,
   return partition_path, prior_path
 
 
+def purity_report(model, classifier, num_elements=32, num_partitions=100,
+                  seed=0):
+  """Subset purity of the figure's partition and pooled over more of them."""
+  clusters, images = prior_purity.sample_partition(model, num_elements, seed)
+  drawn = prior_purity.subset_purity(clusters, classifier.predict(images))
+  pooled = prior_purity.partition_purity(
+      model, classifier, num_elements, num_partitions, seed=seed + 1)
+  return dict(drawn_partition=drawn, pooled=pooled)
+
+
 def _main(argv):
   del argv
   model, data = training.load_trained_model(FLAGS.model_dir)
@@ -88,6 +103,23 @@ def _main(argv):
       FLAGS.num_elements, FLAGS.samples_per_prior, FLAGS.seed)
   for path in paths:
     print(f'wrote {path}')
+  classifier = prior_purity.train_digit_classifier(data.x_train, data.y_train)
+  report = purity_report(model, classifier, FLAGS.num_elements,
+                         FLAGS.num_partitions, FLAGS.seed)
+  report['classifier_test_accuracy'] = float(classifier.score(data.x_test,
+                                                             data.y_test))
+  drawn, pooled = report['drawn_partition'], report['pooled']
+  print(f"Drawn partition: {drawn['pure']} of {drawn['subsets']} subsets share "
+        f"one predicted digit ({drawn['pure_multi']} of {drawn['multi']} "
+        'with two or more members).')
+  print(f"{pooled['num_partitions']} partitions of {pooled['num_elements']}: "
+        f"{pooled['fraction_pure']:.3f} of the subsets share one predicted "
+        f"digit ({pooled['fraction_pure_multi']:.3f} of those with two or more "
+        'members); classifier held-out accuracy '
+        f"{report['classifier_test_accuracy']:.3f}.")
+  path = os.path.join(FLAGS.model_dir, 'results', 'partition_purity.json')
+  training.write_json_atomically(path, report)
+  print(f'wrote {path}')
 
 
 def main():

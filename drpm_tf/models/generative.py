@@ -186,8 +186,11 @@ class DRPMVAE(tf.keras.Model):
 
   def partition_parameters(self, h):
     """`(log omega(X) [K], log s(X) [n])` from the encoder features `[n, .]`."""
-    log_weights = tf.math.log(
-        tf.reduce_mean(tf.nn.softmax(self.omega_head(h), axis=-1), axis=0))
+    # log mean_i softmax(.)_i in log space: exact, and finite even when every
+    # element puts (numerically) zero mass on a subset.
+    log_weights = tf.reduce_logsumexp(
+        tf.nn.log_softmax(self.omega_head(h), axis=-1), axis=0) - tf.math.log(
+            tf.cast(tf.shape(h)[0], h.dtype))
     r = tf.nn.softmax(self.score_head(h), axis=-1)
     index = tf.range(1, self.num_clusters + 1, dtype=r.dtype)
     return log_weights, self.score_scale * tf.reduce_sum(r * index, axis=-1)
@@ -224,6 +227,45 @@ class DRPMVAE(tf.keras.Model):
     """Reconstruction probabilities from the posterior means."""
     mean, _, _ = self.encode(x)
     return tf.sigmoid(self.decode(mean))
+
+  # Pretraining and initialization.
+
+  @property
+  def autoencoder_variables(self):
+    """What autoencoder pretraining trains: encoder, `z_mean` and decoder."""
+    return (self.encoder.trainable_variables + self.z_mean.trainable_variables +
+            self.decoder.trainable_variables)
+
+  def autoencoder_loss(self, x):
+    """`-log p(x | z = mu(x))` per element: the deterministic autoencoder of
+    VaDE-style pretraining, with the model's own Bernoulli likelihood."""
+    mean, _, _ = self.encode(x)
+    return tf.reduce_mean(tf.reduce_sum(
+        tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=self.decode(
+            mean)), axis=-1))
+
+  def set_priors(self, means, variances, weights):
+    """Sets the `K` Gaussian priors `N(means[k], diag(variances[k]))` and the
+    prior DRPM's subset weights `omega_p = weights` (`[K, d]`, `[K, d]`, `[K]`).
+    """
+    means = np.asarray(means, np.float64)
+    variances = np.asarray(variances, np.float64)
+    weights = np.asarray(weights, np.float64)
+    shape = (self.num_clusters, self.latent_dim)
+    for arg, value, expected in (('means', means, shape),
+                                 ('variances', variances, shape),
+                                 ('weights', weights, shape[:1])):
+      if value.shape != expected:
+        raise ValueError(f'Argument `{arg}` must have shape {expected}, got '
+                         f'{value.shape}.')
+      if not np.all(np.isfinite(value)):
+        raise ValueError(f'Argument `{arg}` must be finite.')
+    for arg, value in (('variances', variances), ('weights', weights)):
+      if np.any(value <= 0):
+        raise ValueError(f'Argument `{arg}` must be > 0.')
+    self.prior_means.assign(means.astype(np.float32))
+    self.prior_log_vars.assign(np.log(variances).astype(np.float32))
+    self.prior_log_weights.assign(np.log(weights).astype(np.float32))
 
   # Training.
 
