@@ -96,10 +96,16 @@ setuptools.setup(
     version="0.1.0",
     description="Differentiable random partition models (DRPM) for TF2 / TFP, "
     "and their disentanglement_lib integration.",
+    # `scripts` holds the generative side's console scripts until they move
+    # into drpm_tf as the weak side's did (disentanglement_ext.bin).
     packages=setuptools.find_packages(include=["drpm_tf", "drpm_tf.*",
                                                "disentanglement_ext",
                                                "disentanglement_ext.*",
                                                "scripts"]),
+    # The weak side's gin files, found through their package (a wheel has
+    # them as a checkout does).
+    package_data={"disentanglement_ext.gin_configs." + name: ["*.gin"]
+                  for name in ("table1", "weak", "evaluation")},
     python_requires=">=3.10",
     install_requires=CORE,
     extras_require=EXTRAS,
@@ -110,12 +116,12 @@ setuptools.setup(
             "drpm-train-generative=scripts.train_generative:main",
             "drpm-evaluate-generative=scripts.evaluate_generative:main",
             "drpm-sample-partitions=scripts.sample_partitions:main",
-            "drpm-train-weak=scripts.train_weak:main",
-            "drpm-dlib-evaluate=scripts.dlib_evaluate:main",
-            "drpm-evaluate-weak=scripts.evaluate_weak:main",
-            "drpm-visualize-dataset=scripts.visualize_dataset:main",
-            "drpm-reproduce-table1=scripts.reproduce_table1:main",
-            "drpm-table1-variants=scripts.table1_variants:main",
+            "drpm-train-weak=disentanglement_ext.bin.train_weak:main",
+            "drpm-dlib-evaluate=disentanglement_ext.bin.dlib_evaluate:main",
+            "drpm-evaluate-weak=disentanglement_ext.bin.evaluate_weak:main",
+            "drpm-visualize-dataset=disentanglement_ext.bin.visualize_dataset:main",
+            "drpm-reproduce-table1=disentanglement_ext.bin.reproduce_table1:main",
+            "drpm-table1-variants=disentanglement_ext.bin.table1_variants:main",
         ],
     },
 )

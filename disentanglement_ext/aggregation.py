@@ -94,6 +94,7 @@ import gin
 import tensorflow as tf
 
 from drpm_tf import errors
+from drpm_tf import gaussian
 from drpm_tf.distributions import DifferentiableRandomPartition
 from drpm_tf.distributions import NoncentralMultivariateHypergeometric
 from drpm_tf.distributions import RelaxedNoncentralMultivariateHypergeometric
@@ -118,13 +119,6 @@ losses: dict name -> scalar, extra loss terms, already weighted (added to the
   model's loss as they are).
 metrics: dict name -> scalar, diagnostics (not part of the loss).
 """
-
-
-def per_dim_kl(mean1, log_var1, mean2, log_var2):
-  """`KL(N(mean1, e^log_var1) || N(mean2, e^log_var2))` per dim, `[B, d]`."""
-  return 0.5 * (tf.exp(log_var1 - log_var2) +
-                tf.square(mean2 - mean1) * tf.exp(-log_var2) - 1. +
-                log_var2 - log_var1)
 
 
 def average_posteriors(mean1, log_var1, mean2, log_var2, averaging="gvae"):
@@ -212,7 +206,7 @@ class Aggregator(tf.keras.layers.Layer):
     Returns:
       `Aggregation`.
     """
-    kl = per_dim_kl(mean1, log_var1, mean2, log_var2)
+    kl = gaussian.kl_per_dim(mean1, log_var1, mean2, log_var2)
     mask, losses, metrics = self.shared_mask(
         kl, step, seed, deterministic, shared_factors=shared_factors,
         known_factor=known_factor)

@@ -1,8 +1,9 @@
 """Makes disentanglement_lib 1.5 usable on Python 3.11 + gin-config 0.5 + TF 2.15.
 
-Import this module before any `disentanglement_lib` module:
+Import this module (or `disentanglement_ext.data`, which imports it and adds
+our datasets) before any `disentanglement_lib` module:
 
-    from disentanglement_ext import compat  # noqa: F401  (patches on import)
+    from disentanglement_ext import data  # noqa: F401  (patches on import)
     from disentanglement_lib.evaluation import evaluate
 
 Patches (each idempotent; `apply()` re-runs them safely):
@@ -14,12 +15,15 @@ Patches (each idempotent; `apply()` re-runs them safely):
    import time with a TypeError.
 2. dlib's `named_data.get_named_ground_truth_data` (gin name `dataset`, parameter
    `name`) is re-registered under the same gin selector with a version that also
-   knows our datasets (`EXTRA_DATASETS`: 'synthetic_mpi3d', and an 'mpi3d_toy'
-   that infers its factor sizes from the file instead of dlib's hard-coded
-   [4, 4, 2, 3, 3, 40, 40]). It is THE implementation of `dataset.name`: dlib's
-   evaluate / postprocess / visualize call it through the module attribute, and
-   `disentanglement_ext.data.get_dataset` calls it too, so a gin file binding
-   `dataset.name` means the same thing in our code and inside dlib.
+   knows the datasets given to `register_dataset`. It is THE implementation of
+   `dataset.name`: dlib's evaluate / postprocess / visualize call it through the
+   module attribute, and `disentanglement_ext.data.get_dataset` calls it too, so
+   a gin file binding `dataset.name` means the same thing in our code and
+   inside dlib. This module knows no dataset of ours: `disentanglement_ext.data`
+   registers them ('synthetic_mpi3d', and an 'mpi3d_toy' that infers its factor
+   sizes from the file instead of dlib's hard-coded [4, 4, 2, 3, 3, 40, 40])
+   when it is imported, and `disentanglement_ext.dlib_autoshim` imports it for
+   dlib's own scripts.
 3. `disentanglement_lib.utils.results._copy_recursively` uses `shutil.copytree`
    instead of distutils' `copy_tree`, whose process-wide cache of created
    directories makes a second `evaluate(..., overwrite=True)` into the same
@@ -48,22 +52,16 @@ DLIB_DATASETS = (
     "mpi3d_real", "shapes3d", "dummy_data")
 
 
-def _make_synthetic_mpi3d():
-  from disentanglement_ext.data import synthetic_mpi3d  # Lazy: avoids a cycle.
-  return synthetic_mpi3d.SyntheticMPI3D()
+# Datasets `register_dataset` added, name -> zero-argument constructor. They
+# take precedence over dlib's entries of the same name (dlib's mpi3d_toy
+# mis-sizes the public file). Re-running this module's body (a reload) keeps
+# them, as it keeps the patches.
+EXTRA_DATASETS = globals().get("EXTRA_DATASETS", {})
 
 
-def _make_mpi3d_toy():
-  from disentanglement_ext.data import mpi3d  # Lazy: avoids a cycle.
-  return mpi3d.MPI3DToy()
-
-
-# Our datasets, name -> zero-argument constructor. They take precedence over
-# dlib's entries of the same name (dlib's mpi3d_toy mis-sizes the public file).
-EXTRA_DATASETS = {
-    "synthetic_mpi3d": _make_synthetic_mpi3d,
-    "mpi3d_toy": _make_mpi3d_toy,
-}
+def register_dataset(name, constructor):
+  """Makes `dataset.name = name` (ours and dlib's) build `constructor()`."""
+  EXTRA_DATASETS[name] = constructor
 
 
 def dataset_names():

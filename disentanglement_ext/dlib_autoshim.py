@@ -7,7 +7,8 @@ import dlib directly, so on gin-config 0.5 they die with
 `disentanglement_lib` module is imported, imports `disentanglement_ext.compat`
 (which applies the whole shim and so imports TensorFlow, as dlib's scripts do
 anyway) before dlib's own code runs, and once dlib's `named_data` module has
-executed, registers our dataset names again (`compat.apply()` is idempotent).
+executed, imports `disentanglement_ext.data`, which registers our datasets
+with the shim (`compat.apply()` is idempotent).
 Nothing happens in processes that never import disentanglement_lib.
 
 Every install of drpm-tf (wheel, sdist or editable) puts `drpm_tf_dlib_shim.pth`
@@ -41,6 +42,10 @@ class _Loader:
     self._loader.exec_module(module)
     from disentanglement_ext import compat  # pylint: disable=g-import-not-at-top
     compat.apply()
+    # Registers our datasets. Only imported: when the import of named_data
+    # came from `disentanglement_ext.data` itself, that module is still
+    # running and registers them when it continues.
+    import disentanglement_ext.data  # noqa: F401  pylint: disable=g-import-not-at-top,unused-import
 
 
 class _Finder:

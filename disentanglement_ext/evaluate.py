@@ -2,7 +2,8 @@
 
 1. `dlib_evaluate(...)`: disentanglement_lib's own `evaluation.evaluate` (its
    metrics: dci, mig, sap, beta_vae, factor_vae, downstream_task, ... with the
-   gin files in `gin_configs/evaluation/`), run unchanged through the compat
+   packaged gin files `disentanglement_ext/gin_configs/evaluation/`), run
+   unchanged through the compat
    shim on `<model_dir>/postprocessed/mean` (console script
    `drpm-dlib-evaluate`, same flags as dlib's `dlib_evaluate`).
 
@@ -43,7 +44,9 @@ from sklearn import linear_model
 from sklearn import metrics as sk_metrics
 from sklearn import preprocessing
 
-from disentanglement_ext import compat  # noqa: F401  pylint: disable=unused-import
+from disentanglement_ext import compat
+from disentanglement_ext import data  # noqa: F401  (registers our datasets)
+from disentanglement_ext import run_layout
 from disentanglement_ext.data import weak_pairs
 from drpm_tf import errors
 from drpm_tf import run_directory
@@ -51,20 +54,32 @@ from drpm_tf import run_directory
 EVAL_SEED_OFFSET = 1000003  # Held-out pair streams never meet training's.
 # Stream index of each scoring split (index 0 is the classifiers' fitting set).
 SPLITS = {"test": 1, "validation": 2}
-SPLIT_DIRS = {"test": "weak_evaluation",
-              "validation": "weak_evaluation_validation"}
 
 
 def dlib_evaluate(input_dir, output_dir, overwrite=False, gin_config_files=None,
-                  gin_bindings=None):
+                  gin_bindings=None, config_glob=None):
   """dlib's `evaluation.evaluate_with_gin`, with the compat shim applied.
 
+  As dlib's `dlib_evaluate` script: with `config_glob`, every config file it
+  matches is evaluated into `<output_dir>/<its name>` (with the binding
+  `evaluation.name = '<its name>'`; `gin_config_files` and `gin_bindings`
+  are not used then). `disentanglement_ext/gin_configs/evaluation/dci.gin`
+  names the packaged DCI config from any directory.
+
   Raises:
-    RunDirectoryError: `input_dir` holds no TF-Hub module; `output_dir`
-      exists without `overwrite`, or holds more than an evaluation's
-      `results/` (dlib's overwrite deletes `output_dir` as a whole).
+    RunDirectoryError: `input_dir` holds no TF-Hub module; an output
+      directory exists without `overwrite`, or holds more than an
+      evaluation's `results/` (dlib's overwrite deletes it as a whole).
   """
-  if not os.path.exists(os.path.join(input_dir or "", "tfhub",
+  if config_glob is not None:
+    import glob  # pylint: disable=g-import-not-at-top
+    for config in sorted(glob.glob(config_glob)):
+      metric_name = os.path.basename(config).replace(".gin", "")
+      dlib_evaluate(input_dir, os.path.join(output_dir, metric_name),
+                    overwrite, [config],
+                    ["evaluation.name = '{}'".format(metric_name)])
+    return
+  if not os.path.exists(os.path.join(input_dir or "", run_layout.TFHUB,
                                      "saved_model.pb")):
     raise errors.RunDirectoryError(
         "--input_dir {} holds no TF-Hub module (tfhub/saved_model.pb); give "
@@ -75,7 +90,7 @@ def dlib_evaluate(input_dir, output_dir, overwrite=False, gin_config_files=None,
       raise errors.RunDirectoryError(
           "--output_dir {} exists; pass --overwrite to replace its "
           "results.".format(output_dir))
-    others = sorted(set(os.listdir(output_dir)) - {"results"})
+    others = sorted(set(os.listdir(output_dir)) - {run_layout.RESULTS})
     if others:
       raise errors.RunDirectoryError(
           "Refusing to overwrite --output_dir {}: it holds more than an "
@@ -223,19 +238,19 @@ def evaluate_weak(model_dir, output_dir=None, min_pairs_per_factor=1000,
   Writes `<output_dir>/results/json/evaluation_results.json` and returns the
   dict.
   """
-  from disentanglement_ext import train as train_lib  # pylint: disable=g-import-not-at-top
+  # Imports TensorFlow; dlib_evaluate does not need it up front.
+  from disentanglement_ext import trained_model  # pylint: disable=g-import-not-at-top
   if split not in SPLITS:
     raise errors.ConfigError("Unknown split {!r}; valid: {}.".format(
         split, ", ".join(SPLITS)))
   timer = time.time()
   if output_dir is None:
-    output_dir = os.path.join(model_dir, SPLIT_DIRS[split])
-  out_path = os.path.join(output_dir, "results", "json",
-                          "evaluation_results.json")
+    output_dir = os.path.join(model_dir, run_layout.EVALUATION_DIRS[split])
+  out_path = os.path.join(output_dir, run_layout.EVALUATION_RESULTS)
   if os.path.exists(out_path) and not overwrite:
     raise errors.RunDirectoryError("{} exists and overwrite is False.".format(out_path))
   try:
-    model, dataset, n_s = train_lib.load_trained_model(model_dir)
+    model, dataset, n_s, _ = trained_model.load_trained_model(model_dir)
     sampler = weak_pairs.WeakPairSampler(dataset, n_s=n_s)
     if num_train is None:
       num_train = pairs_needed(min_pairs_per_factor, sampler.num_factors, n_s)

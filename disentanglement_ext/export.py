@@ -32,6 +32,8 @@ import numpy as np
 import tensorflow as tf
 import tensorflow_hub as hub
 
+from disentanglement_ext import run_layout
+from disentanglement_ext import trained_model
 from disentanglement_ext import weak_vae
 from drpm_tf import errors
 from drpm_tf import run_directory
@@ -183,7 +185,7 @@ def remove_leftovers(model_dir):
   flight then).
   """
   removed = []
-  for parent in (model_dir, os.path.join(model_dir, "postprocessed", "mean")):
+  for parent in (model_dir, os.path.join(model_dir, run_layout.POSTPROCESSED)):
     if not os.path.isdir(parent):
       continue
     for name in os.listdir(parent):
@@ -201,10 +203,11 @@ def verify_export(model_dir):
   or half-written export.
   """
   problems = []
-  for path, signatures in ((os.path.join(model_dir, "tfhub"),
+  for path, signatures in ((os.path.join(model_dir, run_layout.TFHUB),
                             FULL_SIGNATURES),
-                           (os.path.join(model_dir, "postprocessed", "mean",
-                                         "tfhub"), ("representation",))):
+                           (os.path.join(model_dir, run_layout.POSTPROCESSED,
+                                         run_layout.TFHUB),
+                            ("representation",))):
     try:
       spec = hub.load_module_spec(path)
       missing = set(signatures) - set(spec.get_signature_names())
@@ -217,11 +220,9 @@ def verify_export(model_dir):
     except Exception as error:  # pylint: disable=broad-except
       problems.append("{}: {}".format(path, " ".join(str(error).split())[:200]))
   # postprocess_results.json is written last.
-  for name in (os.path.join("gin", "postprocess.gin"),
-               os.path.join("json", "postprocess_results.json")):
-    if not os.path.exists(os.path.join(model_dir, "postprocessed", "mean",
-                                       "results", name)):
-      problems.append("postprocessed/mean/results/{} missing".format(name))
+  for path in (run_layout.POSTPROCESS_GIN, run_layout.POSTPROCESS_RESULTS):
+    if not os.path.exists(os.path.join(model_dir, path)):
+      problems.append("{} missing".format(path))
   return problems
 
 
@@ -234,8 +235,8 @@ def _write_postprocess_results(model_dir, output_dir, dataset_name,
   `dataset.name`.
   """
   from disentanglement_lib.utils import results  # pylint: disable=g-import-not-at-top
-  results_dir = os.path.join(output_dir, "results")
-  original = os.path.join(model_dir, "results")
+  results_dir = os.path.join(output_dir, run_layout.RESULTS)
+  original = os.path.join(model_dir, run_layout.RESULTS)
   if tf.io.gfile.isdir(original):
     results.copydir(original, results_dir)
   gin_dir = os.path.join(results_dir, "gin")
@@ -271,10 +272,10 @@ def export_model(model, model_dir, random_seed=0, dataset_name=None):
   weights = model_weights(model)
   args = (model.observation_shape, model.architecture, model.num_latent)
   _export_spec(_full_module_fn(*args), weights,
-               os.path.join(model_dir, "tfhub"))
-  output_dir = os.path.join(model_dir, "postprocessed", "mean")
+               os.path.join(model_dir, run_layout.TFHUB))
+  output_dir = os.path.join(model_dir, run_layout.POSTPROCESSED)
   _export_spec(_representation_module_fn(*args), weights,
-               os.path.join(output_dir, "tfhub"))
+               os.path.join(output_dir, run_layout.TFHUB))
   if dataset_name is None:
     raise ValueError("Cannot tell the dataset name (gin `dataset.name`).")
   _write_postprocess_results(model_dir, output_dir, dataset_name, random_seed,
@@ -284,11 +285,10 @@ def export_model(model, model_dir, random_seed=0, dataset_name=None):
 
 def export_from_model_dir(model_dir):
   """Re-exports a trained `model_dir` from its train.gin + latest checkpoint."""
-  from disentanglement_ext import train  # pylint: disable=g-import-not-at-top
   try:
-    model, _, _ = train.load_trained_model(model_dir)
-    seed = gin.query_parameter("train_weak.random_seed")
-    return export_model(model, model_dir, random_seed=seed)
+    trained = trained_model.load_trained_model(model_dir)
+    return export_model(trained.model, model_dir,
+                        random_seed=trained.random_seed)
   finally:
     gin.clear_config()
 
@@ -301,12 +301,11 @@ def export_run(model_dir):
     RunDirectoryError: `model_dir` holds no finished training (nothing is
       created or changed then), or another process holds its lock.
   """
-  from disentanglement_ext import train  # pylint: disable=g-import-not-at-top
-  if not os.path.exists(os.path.join(model_dir, train.TRAIN_RESULTS)):
+  if not os.path.exists(os.path.join(model_dir, run_layout.TRAIN_RESULTS)):
     raise errors.RunDirectoryError(
         "--export_only needs a finished training, and {} holds none (no {}). "
         "Run the training command (it resumes an unfinished run).".format(
-            model_dir, train.TRAIN_RESULTS))
+            model_dir, run_layout.TRAIN_RESULTS))
   with run_directory.run_lock(model_dir):
     output_dir = export_from_model_dir(model_dir)
   problems = verify_export(model_dir)
@@ -314,5 +313,5 @@ def export_run(model_dir):
     raise RuntimeError("The new export does not load: {}".format(
         "; ".join(problems)))
   print("Exported TF-Hub modules to {}/tfhub and {}.".format(
-      model_dir, os.path.join(output_dir, "tfhub")), flush=True)
+      model_dir, os.path.join(output_dir, run_layout.TFHUB)), flush=True)
   return output_dir

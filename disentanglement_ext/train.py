@@ -1,18 +1,12 @@
 """gin-configured training of the weakly-supervised group VAEs.
 
-`train_with_gin(model_dir, overwrite, gin_config_files, gin_bindings)` (also
-the console script `drpm-train-weak`) trains a `WeakVAE` on weak pairs and lays
-out `model_dir` like disentanglement_lib:
-
-    <model_dir>/checkpoints/          tf.train.CheckpointManager (ckpt-<step>)
-    <model_dir>/tensorboard/          TensorBoard scalars
-    <model_dir>/results/gin/train.gin             operative gin config
-    <model_dir>/results/json/train_results.json   final metrics (+ train_config.json,
-                                                  aggregate/train.json)
-    <model_dir>/tfhub/                TF1 Hub module (gaussian_encoder, decoder,
-                                      reconstructions)      [export.py]
-    <model_dir>/postprocessed/mean/   `representation` module + results, ready for
-                                      dlib's `evaluation.evaluate`  [export.py]
+`train_with_gin(model_dir, overwrite, gin_config_files, gin_bindings)` (the
+console script `drpm-train-weak`, through `train_or_export`) trains a
+`WeakVAE` on weak pairs, then exports it (`disentanglement_ext.export`), and
+lays out `model_dir` like disentanglement_lib (`disentanglement_ext.run_layout`
+lists the files): checkpoints, TensorBoard scalars, `results/` (operative gin
+config, train_results.json), the TF1 Hub modules in `tfhub/` and
+`postprocessed/mean/`, ready for dlib's `evaluation.evaluate`.
 
 Resume: rerunning the same command continues from the latest checkpoint that
 restores (the `checkpoint` state file, which TF rewrites atomically only after
@@ -61,6 +55,8 @@ import tensorflow as tf
 from disentanglement_ext import compat  # noqa: F401  pylint: disable=unused-import
 from disentanglement_ext import aggregation  # noqa: F401  (gin registration)
 from disentanglement_ext import data as data_lib
+from disentanglement_ext import export as export_lib
+from disentanglement_ext import run_layout
 from disentanglement_ext import weak_vae
 from disentanglement_ext.data import image_cache
 from disentanglement_ext.data import weak_pairs
@@ -70,15 +66,8 @@ from drpm_tf import errors
 from drpm_tf import gin_config
 from drpm_tf import run_directory
 
-CHECKPOINT_SUBDIR = "checkpoints"
 STRATEGIES = ("default", "mirrored", "multi_worker")
-TRAIN_RESULTS = os.path.join("results", "json", "train_results.json")
 RUN_KIND = "drpm-train-weak"
-# Runs made before run markers existed are recognized by these files.
-LEGACY_SIGNATURES = (os.path.join(CHECKPOINT_SUBDIR, "checkpoint"),
-                     os.path.join("results", "gin", "train.gin"))
-RUN_CONFIG = "run_config.gin"
-CONFIG_CHANGES = "config_changes.txt"
 # Settings a resumed run may change: they take effect from the resumed step
 # (the learning rate is re-set after restoring; training_steps also rescales
 # the hg / drpm temperature annealing from there on) and are recorded. Any
@@ -92,34 +81,13 @@ RESUMABLE_BINDINGS = frozenset(
 IGNORED_BINDING_PREFIXES = ("TABLE1_",)
 
 
-POSTPROCESS_GIN = os.path.join("postprocessed", "mean", "results", "gin",
-                               "postprocess.gin")
-
-
 def is_finished(model_dir, export=True):
   """Training results written (and, with `export`, the export finished)."""
-  done = os.path.exists(os.path.join(model_dir, TRAIN_RESULTS))
+  done = os.path.exists(os.path.join(model_dir, run_layout.TRAIN_RESULTS))
   if export:
-    done = done and os.path.exists(os.path.join(model_dir, POSTPROCESS_GIN))
+    done = done and os.path.exists(os.path.join(model_dir,
+                                                run_layout.POSTPROCESS_GIN))
   return done
-
-
-def build_model(observation_shape, training_steps, num_factors):
-  """The gin-configured `WeakVAE` (weights built) for data with `num_factors`.
-
-  Raises:
-    ValueError: LabelVAE's single-factor rule (latent dim i <-> factor i)
-      with fewer latent dims than factors.
-  """
-  model = weak_vae.WeakVAE(input_shape=observation_shape,
-                           num_steps=training_steps)
-  if (getattr(model.aggregator, "mode", None) == "single_factor" and
-      model.num_latent < num_factors):
-    raise errors.ConfigError(
-        "weak_vae.num_latent = {} < {} factors: the 'label' aggregation ties "
-        "latent dim i to factor i and needs num_latent >= num_factors.".format(
-            model.num_latent, num_factors))
-  return model
 
 
 def make_checkpoint(model, optimizer):
@@ -215,14 +183,14 @@ def prepare_run_directory(model_dir, overwrite, export):
   the run; then marks the directory as ours.
   """
   if overwrite:
-    run_directory.clear_run(model_dir, LEGACY_SIGNATURES)
+    run_directory.clear_run(model_dir, run_layout.LEGACY_SIGNATURES)
   else:
-    run_directory.check_usable(model_dir, LEGACY_SIGNATURES)
+    run_directory.check_usable(model_dir, run_layout.LEGACY_SIGNATURES)
     if is_finished(model_dir, export):
       raise errors.RunDirectoryError(
           "{} already holds a finished run ({}); pass --overwrite to train "
           "again, or --export_only to redo its export.".format(
-              model_dir, TRAIN_RESULTS))
+              model_dir, run_layout.TRAIN_RESULTS))
   run_directory.mark(model_dir, RUN_KIND)
 
 
@@ -233,7 +201,7 @@ def check_config_changes(model_dir, log=_log):
   bindings in `RESUMABLE_BINDINGS` (they take effect now and are appended to
   `config_changes.txt`); any other difference raises, listing them.
   """
-  path = os.path.join(model_dir, RUN_CONFIG)
+  path = os.path.join(model_dir, run_layout.RUN_CONFIG)
   current = gin.config_str()
   if not os.path.exists(path):
     run_directory.write_atomic(path, current)
@@ -253,7 +221,7 @@ def check_config_changes(model_dir, log=_log):
     message = "Resumed with changed settings: {}.".format(
         run_directory.format_changes(changes))
     log(message)
-    with open(os.path.join(model_dir, CONFIG_CHANGES), "a") as f:
+    with open(os.path.join(model_dir, run_layout.CONFIG_CHANGES), "a") as f:
       f.write(message + "\n")
     run_directory.write_atomic(path, current)
   return changes
@@ -264,8 +232,8 @@ def build_model_and_optimizer(dataset, training_steps, learning_rate,
   """(model, optimizer, checkpoint), built under the strategy's scope."""
   tf.keras.utils.set_random_seed(random_seed)
   with (dist.scope() if dist is not None else contextlib.nullcontext()):
-    model = build_model(dataset.observation_shape, training_steps,
-                        dataset.num_factors)
+    model = weak_vae.build_model(dataset.observation_shape, training_steps,
+                                 dataset.num_factors)
     # Reseed the model's stream from the run seed (independent of init).
     model.rng.reset_from_seed(random_seed + 1)
     optimizer = make_optimizer(learning_rate)
@@ -401,8 +369,8 @@ def write_results(model_dir, terms, checkpoint, training_steps, model, n_s,
       n_s=n_s,
       elapsed_time=elapsed)
   # dlib's layout: results/{gin/train.gin, json/train_results.json, ...}.
-  results.update_result_directory(os.path.join(model_dir, "results"), "train",
-                                  results_dict)
+  results.update_result_directory(os.path.join(model_dir, run_layout.RESULTS),
+                                  "train", results_dict)
   return results_dict
 
 
@@ -470,7 +438,7 @@ def train(model_dir, overwrite=False, training_steps=300000, batch_size=64,
   is_chief, task_name = worker_task(dist)
   if is_chief:
     # Before a lock file is created in it (checked again under the lock).
-    run_directory.check_usable(model_dir, LEGACY_SIGNATURES)
+    run_directory.check_usable(model_dir, run_layout.LEGACY_SIGNATURES)
   if dist is not None:
     _log("Strategy {!r}: {} replica(s), {} pairs each.".format(
         strategy, num_replicas, batch_size // num_replicas))
@@ -502,7 +470,7 @@ def _train_in_directory(model_dir, model, optimizer, checkpoint, dataset,
                         max_checkpoints_to_keep, export, num_parallel_calls,
                         data_cache_dir, jit_compile):
   """Restores, trains, writes results and exports (see `train`)."""
-  chief_checkpoints = os.path.join(model_dir, CHECKPOINT_SUBDIR)
+  chief_checkpoints = os.path.join(model_dir, run_layout.CHECKPOINTS)
   restored = checkpointing.restore_latest(checkpoint, chief_checkpoints,
                                           log=_log)
   if restored:
@@ -519,8 +487,9 @@ def _train_in_directory(model_dir, model, optimizer, checkpoint, dataset,
   terms = None
   if start < training_steps:
     writer = tf.summary.create_file_writer(
-        os.path.join(model_dir, "tensorboard") if is_chief else
-        os.path.join(model_dir, ".workers", task_name, "tensorboard"))
+        os.path.join(model_dir, run_layout.TENSORBOARD) if is_chief else
+        os.path.join(model_dir, ".workers", task_name,
+                     run_layout.TENSORBOARD))
     pipeline = weak_pairs.weak_pair_dataset(
         dataset, batch_size, seed=random_seed, n_s=sampler.n_s,
         start_index=start, num_batches=training_steps - start,
@@ -550,7 +519,6 @@ def _train_in_directory(model_dir, model, optimizer, checkpoint, dataset,
   results_dict = write_results(model_dir, terms, checkpoint, training_steps,
                                model, sampler.n_s, time.time() - timer)
   if export:
-    from disentanglement_ext import export as export_lib  # pylint: disable=g-import-not-at-top
     export_lib.export_model(model, model_dir, random_seed=random_seed)
     _log("Exported TF-Hub modules to {}/tfhub and "
          "{}/postprocessed/mean/tfhub.".format(model_dir, model_dir))
@@ -561,7 +529,12 @@ def _train_in_directory(model_dir, model, optimizer, checkpoint, dataset,
 
 def train_with_gin(model_dir, overwrite=False, gin_config_files=None,
                    gin_bindings=None):
-  """Parses gin, trains, clears gin (like dlib's `train_with_gin`)."""
+  """Parses gin, trains, clears gin (like dlib's `train_with_gin`).
+
+  `gin_config_files` may name the packaged configs from any directory
+  (`disentanglement_ext/gin_configs/weak/quick.gin`, see
+  `disentanglement_ext.gin_configs`).
+  """
   try:
     gin_config.parse(gin_config_files, gin_bindings)
     return train(model_dir, overwrite=overwrite)
@@ -569,27 +542,12 @@ def train_with_gin(model_dir, overwrite=False, gin_config_files=None,
     gin.clear_config()
 
 
-def load_trained_model(model_dir, checkpoint_path=None):
-  """Rebuilds the model of `model_dir` from its train.gin and latest checkpoint.
-
-  Leaves the gin config of `model_dir` active (caller clears it). Returns
-  (model, dataset, n_s).
-  """
-  gin_file = os.path.join(model_dir, "results", "gin", "train.gin")
-  if not os.path.exists(gin_file):
-    raise errors.RunDirectoryError("{} not found: is {} a trained model directory?".format(
-        gin_file, model_dir))
-  gin.parse_config_files_and_bindings([gin_file], [], skip_unknown=True)
-  training_steps = gin.query_parameter("train_weak.training_steps")
-  dataset = data_lib.get_dataset()
-  model = build_model(dataset.observation_shape, training_steps,
-                      dataset.num_factors)
-  checkpoint = tf.train.Checkpoint(model=model)
-  path = checkpoint_path or tf.train.latest_checkpoint(
-      os.path.join(model_dir, CHECKPOINT_SUBDIR))
-  if path is None:
-    raise errors.RunDirectoryError("No checkpoint in {}.".format(
-        os.path.join(model_dir, CHECKPOINT_SUBDIR)))
-  checkpoint.restore(path).expect_partial()
-  n_s = gin.query_parameter("weak_pairs.n_s")
-  return model, dataset, n_s
+def train_or_export(model_dir, overwrite=False, gin_config_files=None,
+                    gin_bindings=None, export_only=False):
+  """`drpm-train-weak`: trains (or resumes) the run in `model_dir`, or with
+  `export_only` redoes the export of the finished run there
+  (`export.export_run`; the gin arguments are not used then, the run's own
+  train.gin is)."""
+  if export_only:
+    return export_lib.export_run(model_dir)
+  return train_with_gin(model_dir, overwrite, gin_config_files, gin_bindings)

@@ -54,6 +54,7 @@ import tensorflow as tf
 
 from disentanglement_ext import aggregation as aggregation_lib
 from drpm_tf import errors
+from drpm_tf import gaussian
 
 ARCHITECTURES = ("conv64", "conv32")
 OBJECTIVES = ("paper", "dlib")
@@ -102,11 +103,6 @@ def bernoulli_loss(images, logits):
       labels=flat, logits=flat_logits), axis=1)
 
 
-def gaussian_kl_per_dim(mean, log_var):
-  """KL(N(mean, e^log_var) || N(0, 1)) per dim, [B, d]."""
-  return 0.5 * (tf.square(mean) + tf.exp(log_var) - log_var - 1.)
-
-
 def latent_kl(agg, mean1, log_var1, mean2, log_var2, objective="paper"):
   """KL of the latents to N(0, I) per pair, `[B]` (see the module doc).
 
@@ -116,13 +112,13 @@ def latent_kl(agg, mean1, log_var1, mean2, log_var2, objective="paper"):
   KL(q~_2)` of the aggregated posteriors.
   """
   if objective == "paper":
-    kl_shared = gaussian_kl_per_dim(agg.mean, agg.log_var)
-    kl_views = (gaussian_kl_per_dim(mean1, log_var1) +
-                gaussian_kl_per_dim(mean2, log_var2))
+    kl_shared = gaussian.kl_per_dim(agg.mean, agg.log_var)
+    kl_views = (gaussian.kl_per_dim(mean1, log_var1) +
+                gaussian.kl_per_dim(mean2, log_var2))
     return tf.reduce_sum(agg.mask * kl_shared + (1. - agg.mask) * kl_views,
                          axis=1)
-  return tf.reduce_sum(gaussian_kl_per_dim(agg.mean1, agg.log_var1) +
-                       gaussian_kl_per_dim(agg.mean2, agg.log_var2), axis=1)
+  return tf.reduce_sum(gaussian.kl_per_dim(agg.mean1, agg.log_var1) +
+                       gaussian.kl_per_dim(agg.mean2, agg.log_var2), axis=1)
 
 
 @gin.configurable("weak_vae", denylist=["input_shape", "num_steps"])
@@ -308,3 +304,20 @@ class WeakVAE(tf.keras.Model):
         seed=None if seed is None else tf.constant(seed, tf.int32),
         deterministic=seed is None)
     return (mean1, mean2), (log_var1, log_var2), agg
+
+
+def build_model(observation_shape, training_steps, num_factors):
+  """The gin-configured `WeakVAE` (weights built) for data with `num_factors`.
+
+  Raises:
+    ConfigError: LabelVAE's single-factor rule (latent dim i <-> factor i)
+      with fewer latent dims than factors.
+  """
+  model = WeakVAE(input_shape=observation_shape, num_steps=training_steps)
+  if (getattr(model.aggregator, "mode", None) == "single_factor" and
+      model.num_latent < num_factors):
+    raise errors.ConfigError(
+        "weak_vae.num_latent = {} < {} factors: the 'label' aggregation ties "
+        "latent dim i to factor i and needs num_latent >= num_factors.".format(
+            model.num_latent, num_factors))
+  return model

@@ -1,4 +1,7 @@
-"""What the command-line tools do with errors.
+"""What the command-line tools do with flags and errors.
+
+Every console script parses its flags with absl (`run_app`), as
+disentanglement_lib's do, and calls one library function through `run`.
 
 A `drpm_tf.errors.UserError` (a bad setting, a missing or broken data file, a
 run directory that cannot be used, a diverged training) is printed as one
@@ -60,3 +63,45 @@ def define_absl_verbose_flag():
   from absl import flags  # pylint: disable=g-import-not-at-top
   if "verbose" not in flags.FLAGS:
     flags.DEFINE_boolean("verbose", False, VERBOSE_HELP + ".")
+
+
+def join_list_flags(argv, names):
+  """`argv` with `--name a b c` rewritten to absl's `--name=a,b,c`.
+
+  For the absl list flags in `names`: the values up to the next flag are
+  joined, so the space-separated form the tools took before they used absl
+  still works. `--name=a,b` and `--name a,b` pass through unchanged.
+  """
+  out, i = [], 0
+  while i < len(argv):
+    arg = argv[i]
+    if arg.lstrip("-") in names and arg.startswith("-") and "=" not in arg:
+      values = []
+      while i + 1 < len(argv) and not argv[i + 1].startswith("-"):
+        values.append(argv[i + 1])
+        i += 1
+      out.append("--{}={}".format(arg.lstrip("-"), ",".join(values))
+                 if values else arg)
+    else:
+      out.append(arg)
+    i += 1
+  return out
+
+
+def run_app(main, list_flags=()):
+  """`absl.app.run(main)`, also taking `--name a b` for the list flags
+  `list_flags` (`join_list_flags`). `main(argv)` gets the positional
+  arguments, and fails with a usage error if there are any."""
+  from absl import app  # pylint: disable=g-import-not-at-top
+
+  def parse(argv):
+    return app.parse_flags_with_usage(join_list_flags(argv, list_flags))
+
+  def checked_main(argv):
+    if len(argv) > 1:
+      raise app.UsageError("unexpected arguments: {}".format(
+          " ".join(argv[1:])))
+    return main(argv)
+
+  app.run(checked_main, flags_parser=parse)
+

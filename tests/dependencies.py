@@ -71,12 +71,11 @@ def undeclared(modules, declared):
 
 
 def split_scripts():
-  """(core, dlib) console-script files: dlib's import disentanglement_ext."""
-  scripts = os.path.join(ROOT, "scripts")
+  """(core, dlib) script files outside the packages (the console scripts
+  still in scripts/, the benchmarks): dlib's import disentanglement_ext."""
   core, dlib = [], []
-  for name in sorted(os.listdir(scripts)):
-    path = os.path.join(scripts, name)
-    if name.endswith(".py"):
+  for folder in ("scripts", "benchmarks"):
+    for path in python_files([os.path.join(ROOT, folder)]):
       (dlib if "disentanglement_ext" in set(imports_of(path)) else core).append(
           path)
   return core, dlib

@@ -78,3 +78,46 @@ def test_verbose_shows_the_traceback_too(monkeypatch, capsys, argv, env):
 def test_verbose_is_off_by_default():
   assert not cli.verbose_requested(["drpm-tool", "--noverbose"])
   assert not cli.verbose_requested(["drpm-tool", "--verbose=false"])
+
+
+def test_list_flags_take_the_space_separated_form_too():
+  argv = ["tool", "--methods", "hg", "drpm", "--n_s", "1,3", "--seeds=0,1",
+          "--jobs", "2", "--other", "x", "y"]
+  assert cli.join_list_flags(argv, ("methods", "n_s", "seeds")) == [
+      "tool", "--methods=hg,drpm", "--n_s=1,3", "--seeds=0,1", "--jobs", "2",
+      "--other", "x", "y"]
+  # A list flag without values is left to absl to reject.
+  assert cli.join_list_flags(["tool", "--methods"], ("methods",)) == [
+      "tool", "--methods"]
+
+
+_APP = """
+import sys
+from absl import flags
+from drpm_tf import cli
+flags.DEFINE_list("things", None, "a list")
+flags.DEFINE_integer("count", 1, "a number")
+def main(argv):
+  print(",".join(flags.FLAGS.things), flags.FLAGS.count)
+cli.run_app(main, list_flags=("things",))
+"""
+
+
+@pytest.mark.parametrize("args,out", [
+    (["--things", "a", "b", "--count", "3"], "a,b 3\n"),
+    (["--things=a,b"], "a,b 1\n"),
+    (["--things", "a,b"], "a,b 1\n")])
+def test_run_app_parses_absl_flags(args, out):
+  import subprocess  # pylint: disable=g-import-not-at-top
+  proc = subprocess.run([sys.executable, "-c", _APP] + args,
+                        capture_output=True, text=True, timeout=60)
+  assert proc.returncode == 0, proc.stderr
+  assert proc.stdout == out
+
+
+def test_run_app_refuses_positional_arguments():
+  import subprocess  # pylint: disable=g-import-not-at-top
+  proc = subprocess.run([sys.executable, "-c", _APP, "--things", "a", "--",
+                         "stray"], capture_output=True, text=True, timeout=60)
+  assert proc.returncode != 0
+  assert "unexpected arguments: stray" in proc.stderr

@@ -3,15 +3,22 @@
 `get_dataset(name)` resolves names exactly like disentanglement_lib's gin
 configurable `dataset` (binding `dataset.name`), because it calls dlib's own
 `named_data.get_named_ground_truth_data`, which `disentanglement_ext.compat`
-extends with our names. So one gin binding, e.g.
+extends with the datasets this package registers on import:
+'synthetic_mpi3d' (`synthetic_mpi3d.py`) and 'mpi3d_toy' (`mpi3d.py`). So one
+gin binding, e.g.
 
     dataset.name = 'synthetic_mpi3d'
 
 selects the dataset for our training code and for dlib's evaluation alike.
 """
 from disentanglement_ext import compat
+from disentanglement_ext.data import mpi3d
+from disentanglement_ext.data import synthetic_mpi3d
 from disentanglement_lib.data.ground_truth import named_data
 from drpm_tf import errors
+
+compat.register_dataset("synthetic_mpi3d", synthetic_mpi3d.SyntheticMPI3D)
+compat.register_dataset("mpi3d_toy", mpi3d.MPI3DToy)
 
 
 def get_dataset(name=None):

@@ -32,7 +32,6 @@ import inspect
 
 import numpy as np
 
-from disentanglement_ext import compat  # noqa: F401  pylint: disable=unused-import
 from disentanglement_ext.data import _factor_grid
 from drpm_tf import errors
 

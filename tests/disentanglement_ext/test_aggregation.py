@@ -7,6 +7,7 @@ from scipy import stats
 
 from disentanglement_ext import aggregation
 from disentanglement_ext import weak_vae
+from drpm_tf import gaussian
 
 B, D, F = 6, 10, 7
 
@@ -91,7 +92,7 @@ def test_adaptive_threshold_on_constructed_kls():
   kl[1] = [10., 0., 10., 0., 2., 8., 4.99, 5., 5.01, 1.]  # threshold 5.
   kl[2] = 3.  # All equal -> all shared.
   m1, lv1, m2, lv2 = _posteriors_with_kl(kl)
-  np.testing.assert_allclose(aggregation.per_dim_kl(m1, lv1, m2, lv2).numpy(),
+  np.testing.assert_allclose(gaussian.kl_per_dim(m1, lv1, m2, lv2).numpy(),
                              kl, rtol=1e-5, atol=1e-6)
   out = aggregation.make_aggregator("adaptive", D, 1)(m1, lv1, m2, lv2)
   mask = out.mask.numpy()
@@ -199,7 +200,7 @@ def test_deterministic_masks_are_the_mode_count_of_lowest_kl_dims(
   kernel, bias = agg.omega_layer.get_weights()
   agg.omega_layer.set_weights([kernel * 3., bias + [0.5, -0.5]])
   out = agg(m1, lv1, m2, lv2, deterministic=True)
-  kl = aggregation.per_dim_kl(m1, lv1, m2, lv2).numpy()
+  kl = gaussian.kl_per_dim(m1, lv1, m2, lv2).numpy()
   first = _fisher_mode(agg.log_omega(tf.constant(kl)).numpy(), D)
   num_shared = D - first if name == "drpm" and log_scores != "neg_kl" else first
   expected = np.zeros((B, D))
@@ -223,7 +224,7 @@ def test_drpm_mask_is_the_sampled_shared_subset_and_kl_bounds_exact_kl(
   assert agg.shared_subset == shared
   seed = tf.constant([7, 8])
   out = agg(m1, lv1, m2, lv2, step=3, seed=seed)
-  kl = aggregation.per_dim_kl(m1, lv1, m2, lv2)
+  kl = gaussian.kl_per_dim(m1, lv1, m2, lv2)
   posterior = agg.posterior(kl, 3)
   sample = posterior.sample_components(seed=seed)
   np.testing.assert_array_equal(out.mask.numpy(),
@@ -257,7 +258,7 @@ def test_hg_shares_the_dims_with_smallest_kl():
   m1, lv1, m2, lv2, _ = _posteriors(3)
   agg = aggregation.make_aggregator("hg", D, num_steps=10)
   out = agg(m1, lv1, m2, lv2, step=10, seed=tf.constant([5, 6]))
-  kl = aggregation.per_dim_kl(m1, lv1, m2, lv2).numpy()
+  kl = gaussian.kl_per_dim(m1, lv1, m2, lv2).numpy()
   mask = out.mask.numpy()
   for row in range(B):
     k = int(mask[row].sum())

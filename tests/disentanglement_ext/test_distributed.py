@@ -9,8 +9,7 @@ import os
 import subprocess
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
+from disentanglement_ext import gin_configs
 
 SCRIPT = r"""
 import json, os, sys
@@ -63,9 +62,9 @@ def test_mirrored_two_cpus_matches_single_device(tmp_path):
   # The replicas' collective ops must run concurrently.
   env.pop("TF_NUM_INTEROP_THREADS", None)
   proc = subprocess.run(
-      [sys.executable, "-c", SCRIPT,
-       os.path.join(ROOT, "gin_configs", "weak", "quick.gin"), out],
-      capture_output=True, text=True, cwd=ROOT, timeout=300, env=env)
+      [sys.executable, "-c", SCRIPT, gin_configs.path("weak", "quick.gin"),
+       out],
+      capture_output=True, text=True, cwd=out, timeout=300, env=env)
   assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
   assert "Strategy 'mirrored': 2 replica(s), 4 pairs each." in proc.stdout
   with open(os.path.join(out, "results.json")) as f:

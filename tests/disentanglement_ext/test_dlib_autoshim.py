@@ -13,11 +13,11 @@ import sys
 
 import pytest
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
+from disentanglement_ext import gin_configs
+
 BIN = os.path.dirname(sys.executable)
-QUICK_GIN = os.path.join(ROOT, "gin_configs", "weak", "quick.gin")
-MIG_QUICK = os.path.join(ROOT, "gin_configs", "evaluation", "mig_quick.gin")
+QUICK_GIN = gin_configs.path("weak", "quick.gin")
+MIG_QUICK = gin_configs.path("evaluation", "mig_quick.gin")
 
 
 def _run(args, cwd):

@@ -13,13 +13,12 @@ import tensorflow_hub as hub
 from disentanglement_ext import aggregation
 from disentanglement_ext import evaluate
 from disentanglement_ext import export
+from disentanglement_ext import gin_configs
 from disentanglement_ext import train
 from disentanglement_ext import weak_vae
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
-QUICK_GIN = os.path.join(ROOT, "gin_configs", "weak", "quick.gin")
-DCI_QUICK = os.path.join(ROOT, "gin_configs", "evaluation", "dci_quick.gin")
+QUICK_GIN = gin_configs.path("weak", "quick.gin")
+DCI_QUICK = gin_configs.path("evaluation", "dci_quick.gin")
 BIN = os.path.dirname(sys.executable)
 N_S = {"label": 1, "adaptive": 3, "hg": 0, "drpm": 3}
 

@@ -14,15 +14,18 @@ import pytest
 import tensorflow as tf
 
 from disentanglement_ext import export
-from disentanglement_ext import table1
+from disentanglement_ext import gin_configs
+from disentanglement_ext import run_layout
 from disentanglement_ext import train
+from disentanglement_ext.table1 import presets
+from disentanglement_ext.table1 import runs
 from drpm_tf import errors
 
 import damage
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
     __file__))))
-QUICK_GIN = os.path.join(ROOT, "gin_configs", "weak", "quick.gin")
+QUICK_GIN = gin_configs.path("weak", "quick.gin")
 BIN = os.path.dirname(sys.executable)
 # An unfinished run: checkpoints at steps 5 and 10 of 15 (`interrupted_run`).
 STEPS, INTERRUPTED_AT = 15, 12
@@ -81,7 +84,7 @@ def run_copy(interrupted_run, tmp_path):
 
 
 def _checkpoint_dir(model_dir):
-  return os.path.join(model_dir, train.CHECKPOINT_SUBDIR)
+  return os.path.join(model_dir, run_layout.CHECKPOINTS)
 
 
 def _non_finite_variables(checkpoint_prefix):
@@ -142,7 +145,7 @@ def test_overwrite_restarts_our_run(run_copy, capsys):
   assert sorted(os.path.basename(p) for p in glob.glob(
       os.path.join(_checkpoint_dir(run_copy), "*.index"))) == ["ckpt-3.index"]
   assert os.path.exists(os.path.join(run_copy, "drpm_run.json"))
-  assert not os.path.exists(os.path.join(run_copy, train.CONFIG_CHANGES))
+  assert not os.path.exists(os.path.join(run_copy, run_layout.CONFIG_CHANGES))
   # Finished now: a plain rerun refuses and points at the ways out.
   with pytest.raises(errors.RunDirectoryError,
                      match="finished run.*--overwrite.*--export_only"):
@@ -166,7 +169,7 @@ def test_divergence_stops_at_once_and_never_saves_a_non_finite_value(
   for prefix in tf.train.get_checkpoint_state(
       _checkpoint_dir(model_dir)).all_model_checkpoint_paths:
     assert _non_finite_variables(prefix) == [], prefix
-  assert not os.path.exists(os.path.join(model_dir, train.TRAIN_RESULTS))
+  assert not os.path.exists(os.path.join(model_dir, run_layout.TRAIN_RESULTS))
   # The step-1 update was already huge: resuming from it diverges at the
   # first step, and the message says to start over instead.
   capsys.readouterr()
@@ -197,7 +200,7 @@ def test_resume_with_a_lower_learning_rate_after_divergence(run_copy,
   assert result["global_step"] == STEPS
   assert all(np.isfinite(v) for v in result.values()
              if isinstance(v, float))
-  with open(os.path.join(run_copy, train.CONFIG_CHANGES)) as f:
+  with open(os.path.join(run_copy, run_layout.CONFIG_CHANGES)) as f:
     changes = f.read().splitlines()
   assert changes == [
       "Resumed with changed settings: train_weak.learning_rate: 0.0001 -> "
@@ -245,10 +248,10 @@ def test_a_new_learning_rate_is_applied_on_resume_and_recorded(run_copy,
   # The optimizer trained on with the new rate (not the restored one).
   assert _learning_rate(os.path.join(_checkpoint_dir(run_copy),
                                      "ckpt-15")) == pytest.approx(5e-4)
-  with open(os.path.join(run_copy, train.CONFIG_CHANGES)) as f:
+  with open(os.path.join(run_copy, run_layout.CONFIG_CHANGES)) as f:
     assert f.read() == ("Resumed with changed settings: "
                         "train_weak.learning_rate: 0.0001 -> 0.0005.\n")
-  with open(os.path.join(run_copy, train.RUN_CONFIG)) as f:
+  with open(os.path.join(run_copy, run_layout.RUN_CONFIG)) as f:
     assert "train_weak.learning_rate = 0.0005" in f.read()
 
 
@@ -277,15 +280,15 @@ def test_a_run_held_by_another_process_is_refused(run_copy, hold_lock):
 
 
 def test_the_sweep_skips_a_run_another_sweep_holds(tmp_path, hold_lock):
-  settings = table1.load_settings("demo")
-  run = table1.enumerate_runs(settings, str(tmp_path))[0]
-  hold_lock(run.model_dir, name=table1.SWEEP_LOCK)
+  settings = presets.load_settings("demo")
+  run = runs.enumerate_runs(settings, str(tmp_path))[0]
+  hold_lock(run.model_dir, name=run_layout.SWEEP_LOCK)
   messages = []
-  name, status, _ = table1.execute_run(run, settings, log=messages.append)
+  name, status, _ = runs.execute_run(run, settings, log=messages.append)
   assert (name, status) == (run.name, "busy")
   assert messages == ["[{}] skipped: another process is working on "
                       "it.".format(run.name)]
-  assert os.listdir(run.model_dir) == [table1.SWEEP_LOCK]
+  assert os.listdir(run.model_dir) == [run_layout.SWEEP_LOCK]
 
 
 # --------------------------------------------------------- damaged export --
@@ -293,17 +296,17 @@ def test_the_sweep_skips_a_run_another_sweep_holds(tmp_path, hold_lock):
 @pytest.fixture(scope="module")
 def exported_run(tmp_path_factory):
   """A finished and evaluated sweep run of the demo preset (3 steps)."""
-  settings = table1.load_settings("demo")
-  run = table1.enumerate_runs(settings,
+  settings = presets.load_settings("demo")
+  run = runs.enumerate_runs(settings,
                               str(tmp_path_factory.mktemp("sweep")))[0]
   _train(run.model_dir, training_steps=3, export=True)
   gin.clear_config()
-  for path in (table1.EVAL_RESULTS, table1.VALIDATION_RESULTS):
+  for path in (run_layout.EVAL_RESULTS, run_layout.VALIDATION_RESULTS):
     path = os.path.join(run.model_dir, path)
     os.makedirs(os.path.dirname(path))
     with open(path, "w") as f:
       json.dump({"S": 0.5, "I": 0.5}, f)
-  assert table1.is_finished(run.model_dir)
+  assert runs.is_finished(run.model_dir)
   return settings, run
 
 
@@ -328,7 +331,7 @@ def test_a_damaged_export_is_redone_from_the_checkpoints(exported_run,
   shutil.copytree(template.model_dir, run.model_dir)
   damage_export(run.model_dir)
   assert export.verify_export(run.model_dir)
-  assert not table1.is_finished(run.model_dir)
+  assert not runs.is_finished(run.model_dir)
   # The plain training command says how to redo the export.
   with pytest.raises(errors.RunDirectoryError, match="--export_only"):
     _train(run.model_dir, training_steps=3, export=True)
@@ -338,14 +341,14 @@ def test_a_damaged_export_is_redone_from_the_checkpoints(exported_run,
     os.makedirs(os.path.join(parent, export.TMP_PREFIX + "killed", "module"))
   checkpoints = damage.snapshot(_checkpoint_dir(run.model_dir))
   results = damage.snapshot(os.path.join(run.model_dir, "results"))
-  name, status, _ = table1.execute_run(run, settings, threads=1)
-  with open(os.path.join(run.model_dir, table1.LOG_FILE)) as f:
+  name, status, _ = runs.execute_run(run, settings, threads=1)
+  with open(os.path.join(run.model_dir, run_layout.SWEEP_LOG)) as f:
     log = f.read()
   assert (name, status) == (run.name, "done"), log[-3000:]
   commands = [line for line in log.splitlines() if line.startswith("$ ")]
   assert len(commands) == 1 and commands[0].endswith(
       "--model_dir {} --export_only".format(run.model_dir))
-  assert table1.is_finished(run.model_dir)
+  assert runs.is_finished(run.model_dir)
   assert export.verify_export(run.model_dir) == []
   # Not retrained.
   assert damage.snapshot(_checkpoint_dir(run.model_dir)) == checkpoints
@@ -424,6 +427,8 @@ def test_bad_input_is_one_line_without_traceback(tmp_path):
                      "--output_dir", new),
       "variants": _cli("drpm-table1-variants", "--preset", "nosuch",
                        "--stage", "scores", "--output_root", new),
+      "visualize": _cli("drpm-visualize-dataset", "--dataset", "nosuch",
+                        "--output", str(tmp_path / "x.png")),
   }
   done = _run_all(commands)
   tool = "drpm-train-weak"
@@ -445,6 +450,10 @@ def test_bad_input_is_one_line_without_traceback(tmp_path):
   _assert_one_line("drpm-reproduce-table1", *done["table1"], "'nosuch'",
                    "Presets:")
   _assert_one_line("drpm-table1-variants", *done["variants"], "'nosuch'")
+  # The error names the valid datasets.
+  _assert_one_line("drpm-visualize-dataset", *done["visualize"], "'nosuch'",
+                   "synthetic_mpi3d")
+  assert not os.path.exists(tmp_path / "x.png")
 
 
 def test_a_model_dir_that_cannot_be_created_is_one_line(tmp_path):
@@ -458,16 +467,3 @@ def test_a_model_dir_that_cannot_be_created_is_one_line(tmp_path):
   done = _run_all({"read_only": _train_cli(run)})
   _assert_one_line("drpm-train-weak", *done["read_only"], run,
                    "not writable")
-
-
-def test_visualize_dataset_names_the_valid_datasets(tmp_path, capsys,
-                                                    monkeypatch):
-  from scripts import visualize_dataset  # pylint: disable=g-import-not-at-top
-  monkeypatch.setattr(sys, "argv", ["drpm-visualize-dataset"])
-  monkeypatch.delenv("DRPM_TF_VERBOSE", raising=False)
-  with pytest.raises(SystemExit) as exit_info:
-    visualize_dataset.main(["--dataset", "nosuch",
-                            "--output", str(tmp_path / "x.png")])
-  assert exit_info.value.code == 2
-  _assert_one_line("drpm-visualize-dataset", 2, capsys.readouterr().err,
-                   "'nosuch'", "synthetic_mpi3d")

@@ -12,11 +12,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from disentanglement_ext import gin_configs
+from disentanglement_ext import run_layout
 from disentanglement_ext import train
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
-QUICK_GIN = os.path.join(ROOT, "gin_configs", "weak", "quick.gin")
+QUICK_GIN = gin_configs.path("weak", "quick.gin")
 
 
 def _bindings(**overrides):
@@ -86,7 +86,7 @@ def test_resume_is_exact_and_finished_runs_are_protected(tmp_path):
   tf.compat.v1.train.update_checkpoint_state(
       checkpoint_dir, os.path.join(checkpoint_dir, "ckpt-10"),
       all_model_checkpoint_paths=[os.path.join(checkpoint_dir, "ckpt-10")])
-  os.remove(os.path.join(model_dir, train.TRAIN_RESULTS))
+  os.remove(os.path.join(model_dir, run_layout.TRAIN_RESULTS))
   resumed = train.train_with_gin(model_dir, False, [QUICK_GIN], bindings)
   assert resumed["global_step"] == 20
   again = _weights(model_dir, "ckpt-20")
@@ -118,7 +118,7 @@ def test_kill_9_then_rerun_resumes_and_finishes(tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
   assert proc.returncode == -signal.SIGKILL
-  assert not os.path.exists(os.path.join(model_dir, train.TRAIN_RESULTS))
+  assert not os.path.exists(os.path.join(model_dir, run_layout.TRAIN_RESULTS))
   latest = tf.train.latest_checkpoint(os.path.dirname(state))
   killed_at = int(latest.rsplit("-", 1)[1])
   assert 5 <= killed_at < steps
@@ -139,7 +139,7 @@ def test_kill_9_then_rerun_resumes_and_finishes(tmp_path):
   resumed_step = int(resumed_from[0].split("(step ")[1].rstrip(").")) 
   assert resumed_step == killed_at and "ckpt-999" not in resumed_from[0]
   assert "step {}/{}".format(steps, steps) in rerun.stdout
-  with open(os.path.join(model_dir, train.TRAIN_RESULTS)) as f:
+  with open(os.path.join(model_dir, run_layout.TRAIN_RESULTS)) as f:
     results = json.load(f)
   assert results["global_step"] == steps
   assert results["training_steps"] == steps

@@ -1,0 +1,1 @@
+"""disentanglement_lib metric configs for drpm-dlib-evaluate."""
