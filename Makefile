@@ -79,7 +79,7 @@ test-modern: $(MODERN_STAMP)
 demo: $(STAMP)
 	$(VENV)/bin/drpm-demo --output_dir demo_output
 	$(VENV)/bin/drpm-train-generative --model_dir demo_output/digits_quick \
-	  --gin_config gin_configs/generative/digits_quick.gin
+	  --gin_config drpm_tf/gin_configs/generative/digits_quick.gin
 	$(VENV)/bin/drpm-evaluate-generative --model_dir demo_output/digits_quick
 	$(VENV)/bin/drpm-sample-partitions --model_dir demo_output/digits_quick
 	$(MAKE) table1-demo
@@ -116,15 +116,15 @@ GENERATIVE_EXACT_RUNS := $(foreach s,$(GENERATIVE_SEEDS),runs/digits_quick_exact
 generative-docs: $(STAMP)
 	for s in $(GENERATIVE_SEEDS); do \
 	  $(VENV)/bin/drpm-train-generative --model_dir runs/digits_quick_seed$$s \
-	    --gin_config gin_configs/generative/digits_quick.gin \
+	    --gin_config drpm_tf/gin_configs/generative/digits_quick.gin \
 	    --gin_bindings "train_generative.seed = $$s" && \
 	  $(VENV)/bin/drpm-evaluate-generative --model_dir runs/digits_quick_seed$$s && \
 	  $(VENV)/bin/drpm-evaluate-generative --model_dir runs/digits_quick_seed$$s \
 	    --stage initialization && \
 	  $(VENV)/bin/drpm-train-generative --model_dir runs/digits_quick_exact_seed$$s \
-	    --gin_config gin_configs/generative/digits_quick.gin \
+	    --gin_config drpm_tf/gin_configs/generative/digits_quick.gin \
 	    --gin_bindings "train_generative.seed = $$s" \
-	    --gin_bindings "DRPMVAE.kl_estimator = 'exact'" && \
+	    --gin_bindings "drpm_vae.kl_estimator = 'exact'" && \
 	  $(VENV)/bin/drpm-evaluate-generative --model_dir runs/digits_quick_exact_seed$$s \
 	  || exit 1; \
 	done

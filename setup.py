@@ -102,10 +102,12 @@ setuptools.setup(
                                                "disentanglement_ext",
                                                "disentanglement_ext.*",
                                                "scripts"]),
-    # The weak side's gin files, found through their package (a wheel has
-    # them as a checkout does).
-    package_data={"disentanglement_ext.gin_configs." + name: ["*.gin"]
-                  for name in ("table1", "weak", "evaluation")},
+    # The gin files, found through their package (a wheel has them as a
+    # checkout does).
+    package_data={
+        "drpm_tf.gin_configs.generative": ["*.gin"],
+        **{"disentanglement_ext.gin_configs." + name: ["*.gin"]
+           for name in ("table1", "weak", "evaluation")}},
     python_requires=">=3.10",
     install_requires=CORE,
     extras_require=EXTRAS,

@@ -11,11 +11,11 @@ import gin
 import tensorflow as tf
 
 from disentanglement_ext import data as data_lib
-from disentanglement_ext import gin_configs
 from disentanglement_ext import run_layout
 from disentanglement_ext import weak_vae
 from disentanglement_ext.data import weak_pairs  # noqa: F401  (gin registration)
 from drpm_tf import errors
+from drpm_tf import gin_config
 
 TrainedModel = collections.namedtuple(
     "TrainedModel", ["model", "dataset", "n_s", "random_seed"])
@@ -45,7 +45,7 @@ def load_trained_model(model_dir, checkpoint_path=None):
   gin.parse_config_files_and_bindings([gin_file], [], skip_unknown=True)
   # Read, not queried: `train_weak` is registered by the trainer, which this
   # module does not import.
-  values = gin_configs.read_values([gin_file])
+  values = gin_config.read_values([gin_file])
   training_steps = values["train_weak.training_steps"]
   dataset = data_lib.get_dataset()
   model = weak_vae.build_model(dataset.observation_shape, training_steps,

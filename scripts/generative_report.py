@@ -6,7 +6,7 @@ Usage: python scripts/generative_report.py --runs DIR [DIR ...]
 `--runs` are the default (Lemma 4 bound KL) runs, each evaluated twice
 (`drpm-evaluate-generative`, also with `--stage initialization`); the first of
 them also ran `drpm-sample-partitions`. `--exact_runs` are the same config with
-`DRPMVAE.kl_estimator = 'exact'`. Every number comes from the runs'
+`drpm_vae.kl_estimator = 'exact'`. Every number comes from the runs'
 `results/*.json`; nothing here is typed by hand.
 """
 
@@ -94,7 +94,7 @@ def build_report(runs, figures_dir, output, exact_runs=()):
   text = '\n'.join([
       '# Generative DRPM-VAE: clustering digits', '',
       'Produced by `make generative-docs` (see the Makefile for the exact '
-      'commands) from `gin_configs/generative/digits_quick.gin`: '
+      'commands) from `drpm_tf/gin_configs/generative/digits_quick.gin`: '
       f"dataset `{first['dataset']}` (scikit-learn's bundled 8x8 digits, "
       f"the embedded default), K = {first['num_clusters']}, the paper's "
       f"784-500-500-2000 architecture with input dim 64. Stage 1: "
@@ -176,7 +176,7 @@ def build_report(runs, figures_dir, output, exact_runs=()):
       'own prior; the KL term pulls the rest towards neighbouring priors, '
       'which limits how much stage 2 can sharpen the clusters. This is a '
       'short CPU run on a small dataset, not the paper\'s MNIST experiment '
-      '(`gin_configs/generative/mnist.gin`, 512 epochs, or `mnist_quick.gin`, '
+      '(`drpm_tf/gin_configs/generative/mnist.gin`, 512 epochs, or `mnist_quick.gin`, '
       'about 20 minutes; both need a local mnist.npz). The '
       'paper reports samples, not clustering scores.', '',
       '## MNIST: what to expect from `mnist_quick.gin`', '',

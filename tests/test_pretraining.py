@@ -115,8 +115,8 @@ def test_posterior_variance_starts_below_every_prior():
 
 _BINDINGS = f"""
 load_dataset.name = 'digits'
-DRPMVAE.encoder_units = {_UNITS}
-DRPMVAE.num_partition_samples = 5
+drpm_vae.encoder_units = {_UNITS}
+drpm_vae.num_partition_samples = 5
 train_generative.batch_size = 64
 train_generative.prior_init = 'mixture'
 train_generative.pretrain_batch_size = 64

@@ -7,12 +7,13 @@ TABLE1_EVAL_MIN_PAIRS_PER_FACTOR and TABLE1_DCI_CONFIG (drpm-train-weak
 ignores unused macros, so the same file is also a training config).
 `load_settings` reads the values the way gin would apply them, following
 `include` statements, without registering or binding anything
-(`gin_configs.read_values`).
+(`drpm_tf.gin_config.read_values`).
 """
 import os
 
 from disentanglement_ext import gin_configs
 from drpm_tf import errors
+from drpm_tf import gin_config
 
 CONFIG_DIR = gin_configs.TABLE1
 EVALUATION_CONFIG_DIR = gin_configs.EVALUATION
@@ -44,7 +45,7 @@ def preset_name(preset):
 def load_settings(preset, config_dir=CONFIG_DIR):
   """The sweep and scale of a preset (base.gin overridden by the preset)."""
   path = preset_path(preset, config_dir)
-  values = gin_configs.read_values([os.path.join(config_dir, "base.gin"),
+  values = gin_config.read_values([os.path.join(config_dir, "base.gin"),
                                     path])
   methods = list(values["TABLE1_METHODS"])
   unknown = [m for m in methods if m not in METHODS]

@@ -95,7 +95,7 @@ def _keras_inspectable(cls):
 
 
 @_keras_inspectable  # Applied after gin's decorator (bottom-up).
-@gin.configurable('DRPMVAE', denylist=['name'])
+@gin.configurable('drpm_vae', denylist=['name'])
 class DRPMVAE(tf.keras.Model):
   """Generative DRPM-VAE with `K` Gaussian priors and a custom `train_step`.
 

@@ -51,17 +51,17 @@ def test_packaged_configs_are_named_from_anywhere(trainer_gin):
   with pytest.raises(errors.ConfigError, match=name):
     gin_config.parse([name], [])
   # The reader finds the same files.
-  assert gin_configs.resolve(gin_configs.name("weak", "quick.gin")) == (
+  assert gin_config.resolve(gin_configs.name("weak", "quick.gin")) == (
       gin_configs.path("weak", "quick.gin"))
-  assert gin_configs.resolve(name) is None
-  assert gin_configs.resolve("weak/quick.gin") is None
+  assert gin_config.resolve(name) is None
+  assert gin_config.resolve("weak/quick.gin") is None
 
 
 def test_every_packaged_file_parses():
   paths = sorted(glob.glob(os.path.join(gin_configs.DIRECTORY, "*", "*.gin")))
   assert len(paths) == 13 + 2 + 9
   for path in paths:
-    assert gin_configs.read_values([path]), path
+    assert gin_config.read_values([path]), path
 
 
 # What the wheel test runs with the wheel's package only: where the package
@@ -102,6 +102,7 @@ def test_an_installed_wheel_runs_a_preset_away_from_the_checkout(tmp_path):
     archive.extractall(site)
   assert "disentanglement_ext/gin_configs/weak/base.gin" in names
   assert "disentanglement_ext/gin_configs/evaluation/dci_quick.gin" in names
+  assert "drpm_tf/gin_configs/generative/digits_quick.gin" in names
   # The wheel's package first; run where no gin file lies around.
   elsewhere = tmp_path / "elsewhere"
   elsewhere.mkdir()

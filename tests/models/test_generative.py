@@ -10,6 +10,7 @@ from scipy import stats
 import tensorflow as tf
 
 from drpm_tf import datasets
+from drpm_tf import gin_configs
 from drpm_tf import prior_purity
 from drpm_tf import training
 from drpm_tf.models import DRPMVAE
@@ -18,9 +19,9 @@ from scripts import sample_partitions
 # Small but real: the paper's model shape scaled down so a run takes seconds.
 _BINDINGS = """
 load_dataset.name = 'digits'
-DRPMVAE.encoder_units = (128, 128, 256)
-DRPMVAE.num_partition_samples = 10
-DRPMVAE.anneal_steps = 150
+drpm_vae.encoder_units = (128, 128, 256)
+drpm_vae.num_partition_samples = 10
+drpm_vae.anneal_steps = 150
 train_generative.batch_size = 128
 train_generative.learning_rate = 0.001
 train_generative.log_every = 10
@@ -32,7 +33,7 @@ def _train(model_dir, num_steps, checkpoint_every=50, kl_estimator='bound',
            **kwargs):
   gin.clear_config()
   gin.parse_config(_BINDINGS)
-  gin.bind_parameter('DRPMVAE.kl_estimator', kl_estimator)
+  gin.bind_parameter('drpm_vae.kl_estimator', kl_estimator)
   return training.train_generative(model_dir, num_steps=num_steps,
                                    checkpoint_every=checkpoint_every, **kwargs)
 
@@ -271,8 +272,7 @@ def _fake_mnist(path, per_class_train=40, per_class_test=10):
            y_test=y_test)
 
 
-_CONFIGS = os.path.join(os.path.dirname(__file__), '..', '..', 'gin_configs',
-                        'generative')
+_CONFIGS = gin_configs.GENERATIVE
 
 
 def test_mnist_configs_run_on_a_local_file(tmp_path, monkeypatch):
@@ -289,8 +289,8 @@ def test_mnist_configs_run_on_a_local_file(tmp_path, monkeypatch):
   assert gin.query_parameter('train_generative.prior_init') == 'mixture'
   # The quick recipe's code path at a tiny scale: every stage and a refit.
   gin.parse_config("""
-DRPMVAE.encoder_units = (32, 32, 64)
-DRPMVAE.num_partition_samples = 2
+drpm_vae.encoder_units = (32, 32, 64)
+drpm_vae.num_partition_samples = 2
 train_generative.progress = False
 """)
   model_dir = str(tmp_path / 'mnist_quick')

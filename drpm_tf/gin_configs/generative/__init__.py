@@ -1,0 +1,1 @@
+"""The generative DRPM-VAE: mnist.gin (the paper), the quick schedules."""
