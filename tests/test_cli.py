@@ -78,3 +78,19 @@ def test_verbose_shows_the_traceback_too(monkeypatch, capsys, argv, env):
 def test_verbose_is_off_by_default():
   assert not cli.verbose_requested(["drpm-tool", "--noverbose"])
   assert not cli.verbose_requested(["drpm-tool", "--verbose=false"])
+
+
+@pytest.mark.parametrize("value", [1, 7, 3.0])
+def test_check_count_accepts_integers_from_the_minimum(value):
+  assert errors.check_count("x.steps", value) == int(value)
+  assert isinstance(errors.check_count("x.steps", value), int)
+
+
+@pytest.mark.parametrize("value", [0, -2, 2.5, True, "3", None,
+                                   float("nan"), float("inf")])
+def test_check_count_refuses_naming_the_setting(value):
+  with pytest.raises(errors.ConfigError) as error:
+    errors.check_count("x.steps", value)
+  assert str(error.value) == "x.steps must be an integer >= 1; got {!r}.".format(
+      value)
+  assert errors.check_count("x.seed", 0, minimum=0) == 0

@@ -39,3 +39,12 @@ def test_mistakes_are_config_errors(files, bindings, match):
   with pytest.raises(errors.ConfigError,
                      match="^Bad gin configuration: .*" + match):
     gin_config.parse(files, bindings)
+
+
+def test_finalize_false_leaves_the_config_open_for_more():
+  gin_config.parse([], ["gin_config_test.value = 2"], finalize=False)
+  gin_config.parse([], ["gin_config_test.value = 4"], finalize=False)
+  assert _configurable() == 4
+  gin_config.parse([], ["gin_config_test.value = 5"])
+  with pytest.raises(RuntimeError, match="locked"):
+    gin.bind_parameter("gin_config_test.value", 6)
