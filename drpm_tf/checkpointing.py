@@ -9,7 +9,8 @@ rewritten without it, and the next older one is tried; what was skipped and
 why is logged. A checkpoint that reads but does not match the model is not
 damage: it raises `errors.RunDirectoryError` and nothing is moved. The
 `tf.train.CheckpointManager` of the run must be created after this, so that
-it reads the repaired state.
+it reads the repaired state. Tools that only read a run pass
+`repair=False`: they skip damaged checkpoints the same way and move nothing.
 
 `all_finite(loss, gradients)` is the per-step guard: a training step applies
 its update only when the loss and every gradient are finite, and the trainer
@@ -30,7 +31,7 @@ DAMAGED_SUBDIR = "damaged"
 # (a corrupt tensor fails its checksum: DataLossError), and IndexError ("Read
 # less bytes than requested") straight from the C++ reader of a truncated
 # .data file.
-_READ_ERRORS = (tf.errors.OpError, IndexError)
+READ_ERRORS = (tf.errors.OpError, IndexError)
 
 
 def _move_aside(prefix, directory):
@@ -45,7 +46,7 @@ def _move_aside(prefix, directory):
   return target
 
 
-def _first_line(error):
+def first_line(error):
   text = str(error).strip().splitlines()
   return text[0] if text else type(error).__name__
 
@@ -70,13 +71,19 @@ def _write_state(directory, paths, timestamps, last_preserved_timestamp):
   run_directory.write_atomic(state_file, str(state))
 
 
-def restore_latest(checkpoint, directory, log=print):
+def restore_latest(checkpoint, directory, log=print, partial=False,
+                   repair=True):
   """Restores the newest restorable checkpoint of `directory`.
 
   Args:
     checkpoint: a `tf.train.Checkpoint`.
     directory: the checkpoint directory of a `tf.train.CheckpointManager`.
     log: called with one line per skipped checkpoint.
+    partial: `checkpoint` holds only some of the saved objects (e.g. the
+      model without its optimizer, to evaluate it).
+    repair: move damaged checkpoints aside and rewrite the state file (a
+      trainer, which holds the run); False leaves the files as they are (a
+      tool that only reads the run).
 
   Returns:
     The restored checkpoint path, or None when there is none (a fresh run).
@@ -97,15 +104,22 @@ def restore_latest(checkpoint, directory, log=print):
   while paths:
     path = paths[-1]
     try:
-      checkpoint.restore(path).assert_existing_objects_matched()
-    except _READ_ERRORS as error:
-      target = _move_aside(path, directory)
+      status = checkpoint.restore(path)
+      if partial:
+        status.expect_partial()
+      status.assert_existing_objects_matched()
+    except READ_ERRORS as error:
       paths.pop()
+      if not repair:
+        log("Skipped checkpoint {}: it does not restore ({}).".format(
+            path, first_line(error)))
+        continue
+      target = _move_aside(path, directory)
       timestamps = timestamps[:len(paths)]
       _write_state(directory, paths, timestamps,
                    state.last_preserved_timestamp)
       log("Skipped checkpoint {}: it does not restore ({}); its files are "
-          "kept in {}.".format(path, _first_line(error), target))
+          "kept in {}.".format(path, first_line(error), target))
       continue
     except (AssertionError, ValueError) as error:
       # Intact files of another model (missing objects, other shapes): not
@@ -113,7 +127,7 @@ def restore_latest(checkpoint, directory, log=print):
       raise errors.RunDirectoryError(
           "Checkpoint {} does not match this model ({}); it was written with "
           "other settings or code. Start over with --overwrite or a new "
-          "--model_dir.".format(path, _first_line(error))) from error
+          "--model_dir.".format(path, first_line(error))) from error
     return path
   return None
 

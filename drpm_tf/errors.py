@@ -5,6 +5,8 @@ status 2 (`drpm_tf.cli`); every other exception keeps its traceback. Each
 class also derives from the built-in exception a caller would expect, so
 `except ValueError` still catches a bad setting.
 """
+import math
+import numbers
 
 
 class UserError(Exception):
@@ -30,3 +32,15 @@ class RunDirectoryError(UserError, ValueError):
 
 class TrainingDivergedError(UserError, RuntimeError):
   """The loss or its gradients became non-finite; nothing was saved."""
+
+
+def check_count(name, value, minimum=1):
+  """`value` as an int; `ConfigError` unless it is an integer >= `minimum`.
+
+  `name` is the setting as the user spells it (a gin binding or a flag).
+  """
+  if (isinstance(value, bool) or not isinstance(value, numbers.Real) or
+      not math.isfinite(value) or int(value) != value or value < minimum):
+    raise ConfigError("{} must be an integer >= {}; got {!r}.".format(
+        name, minimum, value))
+  return int(value)

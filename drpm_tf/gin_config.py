@@ -27,10 +27,15 @@ import gin
 from drpm_tf import errors
 
 
-def parse(config_files, bindings, skip_unknown=False):
-  """`gin.parse_config_files_and_bindings`, raising `ConfigError`."""
+def parse(config_files, bindings, skip_unknown=False, finalize=True):
+  """`gin.parse_config_files_and_bindings`, raising `ConfigError`.
+
+  `finalize=False` leaves the config unlocked (gin locks it otherwise), so
+  that it can be parsed into again, e.g. to load several runs in a process.
+  """
   try:
     gin.parse_config_files_and_bindings(config_files or [], bindings or [],
+                                        finalize_config=finalize,
                                         skip_unknown=skip_unknown)
   except (OSError, ValueError, SyntaxError) as error:
     if isinstance(error, errors.UserError):

@@ -11,8 +11,10 @@ for its whole life, released by the OS even when the process is killed, so a
 second process on the same run waits or skips instead of training it twice.
 Results are written to a unique temporary file and renamed (`write_json`),
 so readers never see half a file and concurrent writers never share a name.
-On resume, `config_changes` compares the run's saved gin bindings with the
-new ones so a trainer can apply what may change and refuse the rest.
+On resume, `check_config_changes` compares the run's gin bindings with those
+it was started with (`run_config.gin`): the bindings a trainer declares
+resumable take effect and are recorded (`config_changes.txt`), any other
+difference is refused, listing them.
 """
 import contextlib
 import datetime
@@ -27,6 +29,8 @@ from drpm_tf import errors
 
 MARKER = "drpm_run.json"
 LOCK = ".run.lock"
+RUN_CONFIG = "run_config.gin"
+CONFIG_CHANGES = "config_changes.txt"
 
 
 def _umask():
@@ -46,7 +50,7 @@ def write_atomic(path, text):
   fd, tmp = tempfile.mkstemp(prefix="." + os.path.basename(path) + ".",
                              suffix=".tmp", dir=directory)
   try:
-    with os.fdopen(fd, "w") as f:
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
       os.fchmod(f.fileno(), _FILE_MODE)
       f.write(text)
     os.replace(tmp, path)
@@ -145,6 +149,15 @@ def mark(model_dir, kind):
         datetime.timezone.utc).isoformat(timespec="seconds")})
 
 
+def run_kind(model_dir):
+  """The `kind` the marker of `model_dir` names, or None (no marker)."""
+  try:
+    with open(os.path.join(model_dir, MARKER)) as f:
+      return json.load(f).get("kind")
+  except (OSError, ValueError, AttributeError):
+    return None
+
+
 @contextlib.contextmanager
 def run_lock(model_dir, wait=False, name=LOCK):
   """Holds `<model_dir>/<name>` exclusively for the `with` block.
@@ -224,3 +237,49 @@ def config_changes(saved_text, new_text):
 
 def format_changes(changes):
   return "; ".join("{}: {!r} -> {!r}".format(k, a, b) for k, a, b in changes)
+
+
+def check_config_changes(model_dir, current, resumable, log=print,
+                         ignored_prefixes=()):
+  """Compares a run's gin bindings with those it was started with.
+
+  A fresh run records `current` (`<model_dir>/run_config.gin`). A resumed
+  run may change the bindings in `resumable`: they take effect now, are
+  logged, appended to `config_changes.txt`, and `current` replaces the
+  record. Any other difference raises, listing every one of them.
+
+  Args:
+    model_dir: the run directory (locked by the caller).
+    current: gin config text of the bindings in force now.
+    resumable: the binding names (`selector.param`) that may change.
+    log: called with the line that lists the applied changes.
+    ignored_prefixes: bindings starting with these are not compared.
+
+  Returns:
+    The applied changes, [(binding, saved value, new value)].
+
+  Raises:
+    RunDirectoryError: a binding outside `resumable` differs.
+  """
+  path = os.path.join(model_dir, RUN_CONFIG)
+  if not os.path.exists(path):
+    write_atomic(path, current)
+    return []
+  with open(path) as f:
+    saved = f.read()
+  changes = [c for c in config_changes(saved, current)
+             if not c[0].startswith(tuple(ignored_prefixes))]
+  refused = [c for c in changes if c[0] not in resumable]
+  if refused:
+    raise errors.RunDirectoryError(
+        "{} was started with other settings: {}. Rerun with the saved "
+        "settings ({}), or start over with --overwrite or a new "
+        "--model_dir.".format(model_dir, format_changes(refused), path))
+  if changes:
+    message = "Resumed with changed settings: {}.".format(
+        format_changes(changes))
+    log(message)
+    with open(os.path.join(model_dir, CONFIG_CHANGES), "a") as f:
+      f.write(message + "\n")
+    write_atomic(path, current)
+  return changes

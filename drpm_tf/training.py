@@ -20,6 +20,10 @@ With `prior_init = 'random'` (and `pretrain_steps = 0`) only stage 2 runs, from
 randomly initialized priors. A run directory holds:
 
 ```none
+<model_dir>/drpm_run.json          marker: the directory is a run of ours
+<model_dir>/run_config.gin         the gin bindings in force (compared on
+                                   resume); config_changes.txt: applied
+                                   changes
 <model_dir>/operative_config.gin   gin config of the run (written at start)
 <model_dir>/checkpoints/           tf.train.CheckpointManager: model, both
                                    optimizers, the stage counters and the
@@ -33,11 +37,25 @@ randomly initialized priors. A run directory holds:
                                    initialization (`stage='initialization'`)
 ```
 
+Nothing is lost (docs/troubleshooting.md). Every setting, the dataset and the
+model are checked before the run directory is touched, and `overwrite`
+empties it only if it is one of our runs (`drpm_tf.run_directory`; a folder
+holding anything else is never used). A run holds `<model_dir>/.run.lock`
+while it trains. Each step of either stage checks, inside the compiled step,
+that its loss and gradients are finite and applies the update only then; a
+step that is not stops the run (`errors.TrainingDivergedError`) before
+anything of it is saved, and no state with a non-finite value is ever
+checkpointed.
+
 Checkpoints are atomic: TensorFlow writes the checkpoint files first and then
 atomically replaces the `checkpoint` state file, so an interrupted save leaves
-the previous checkpoint as the latest one. Checkpoints are written every
-`checkpoint_every` steps of either stage, right after the mixture
-initialization, and at the end; nothing non-finite is ever saved. The batch
+the previous checkpoint as the latest one; a checkpoint whose files were
+damaged later is skipped on resume and moved to `checkpoints/damaged/`
+(`drpm_tf.checkpointing`). Checkpoints are written every `checkpoint_every`
+steps of either stage, right after the mixture initialization, and at the end.
+A resumed run may change the settings in `RESUMABLE_BINDINGS` (the learning
+rates restored with the optimizers are replaced by the configured ones) and
+refuses any other change. The batch
 order of both stages is a pure function of `(seed, step)`, the mixture fits
 are seeded, and the model's random stream is checkpointed, so a resumed run
 continues where it stopped, also across the stage boundary. It is
@@ -58,9 +76,9 @@ they set subset sizes of a whole partition, not a per-element prior
 probability.
 """
 
-import json
+import math
+import numbers
 import os
-import shutil
 import time
 
 import gin
@@ -70,23 +88,49 @@ from scipy import optimize
 from sklearn import cluster as sk_cluster
 from sklearn import metrics as sk_metrics
 
+from drpm_tf import checkpointing
 from drpm_tf import datasets
+from drpm_tf import errors
+from drpm_tf import gin_config
 from drpm_tf import pretraining
 from drpm_tf import prior_purity
+from drpm_tf import run_directory
 from drpm_tf.distributions import DifferentiableRandomPartition
 from drpm_tf.models import DRPMVAE
 
 __all__ = ['train_generative', 'load_trained_model', 'evaluate_generative',
            'format_evaluation', 'posterior_agreement', 'clustering_accuracy',
-           'clustering_scores', 'write_json_atomically']
+           'clustering_scores']
 
 OPERATIVE_CONFIG = 'operative_config.gin'
+CHECKPOINTS = 'checkpoints'
 INITIALIZATION = 'initialization'
+TRAIN_RESULTS = os.path.join('results', 'train.json')
+RUN_KIND = 'drpm-train-generative'
+# Runs made before run markers existed are recognized by these files.
+LEGACY_SIGNATURES = (OPERATIVE_CONFIG, os.path.join(CHECKPOINTS, 'checkpoint'))
+# Settings a resumed run may change. They take effect from the resumed step:
+# the learning rates are re-set after restoring the optimizers, a larger
+# `num_steps` trains on (the annealing is `drpm_vae.anneal_steps`', unchanged),
+# the MNIST file may have moved. Changes are recorded; any other is refused.
+RESUMABLE_BINDINGS = frozenset(
+    ['train_generative.' + name for name in (
+        'num_steps', 'learning_rate', 'pretrain_learning_rate',
+        'checkpoint_every', 'log_every', 'progress', 'overwrite')] +
+    ['load_dataset.path'])
 _STAGES = ('final', INITIALIZATION)
 _PRIOR_INITS = ('random', 'mixture')
+_STAGE_NAMES = ('autoencoder pretraining (stage 1)',
+                'DRPM-VAE training (stage 2)')
+_RATE_BINDINGS = ('train_generative.pretrain_learning_rate',
+                  'train_generative.learning_rate')
 # Batch-order streams of the two stages: `rng([seed, *stream, epoch])`.
 _TRAIN_STREAM = ()
 _PRETRAIN_STREAM = (1,)
+
+
+def _log(message):
+  print(message, flush=True)
 
 
 def _batch_indices(num_examples, batch_size, step, seed, stream=_TRAIN_STREAM):
@@ -98,45 +142,124 @@ def _batch_indices(num_examples, batch_size, step, seed, stream=_TRAIN_STREAM):
   return order[position * batch_size:(position + 1) * batch_size]
 
 
-def write_json_atomically(path, payload):
-  """Writes `payload` as JSON to `path` via a temporary file and a rename."""
-  os.makedirs(os.path.dirname(path), exist_ok=True)
-  tmp = path + '.tmp'
-  with open(tmp, 'w') as f:
-    json.dump(payload, f, indent=2, sort_keys=True)
-  os.replace(tmp, path)
-
-
 def _to_python(terms):
   return {k: float(v) for k, v in terms.items()}
 
 
-def _check_arguments(num_examples, batch_size, pretrain_batch_size, prior_init,
-                     num_steps, pretrain_steps, refit_every, refit_until):
-  if prior_init not in _PRIOR_INITS:
-    raise ValueError(f'Argument `prior_init` must be one of {_PRIOR_INITS}, '
-                     f'got {prior_init!r}.')
-  for arg, value in (('num_steps', num_steps),
-                     ('pretrain_steps', pretrain_steps),
-                     ('refit_every', refit_every),
-                     ('refit_until', refit_until)):
-    if int(value) != value or value < 0:
-      raise ValueError(f'Argument `{arg}` must be an integer >= 0, got '
-                       f'{value}.')
-  for arg, value in (('batch_size', batch_size),
-                     ('pretrain_batch_size', pretrain_batch_size)):
-    if value > num_examples:
-      raise ValueError(f'Argument `{arg}` ({value}) exceeds the '
-                       f'{num_examples} training examples.')
-  if refit_every and prior_init != 'mixture':
-    raise ValueError("Argument `refit_every` needs `prior_init = 'mixture'`.")
+def _check_settings(settings):
+  """Checks `train_generative`'s arguments (a dict) before anything runs."""
+  name = lambda arg: 'train_generative.' + arg  # noqa: E731
+  if settings['prior_init'] not in _PRIOR_INITS:
+    raise errors.ConfigError(
+        f"{name('prior_init')} must be one of {_PRIOR_INITS}; got "
+        f"{settings['prior_init']!r}.")
+  for arg in ('num_steps', 'batch_size', 'pretrain_batch_size',
+              'checkpoint_every', 'log_every'):
+    settings[arg] = errors.check_count(name(arg), settings[arg])
+  for arg in ('pretrain_steps', 'refit_every', 'refit_until', 'seed'):
+    settings[arg] = errors.check_count(name(arg), settings[arg], minimum=0)
+  for arg in ('learning_rate', 'pretrain_learning_rate', 'head_score_scale'):
+    value = settings[arg]
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real) or
+        not math.isfinite(value) or value <= 0):
+      raise errors.ConfigError(f'{name(arg)} must be a finite number > 0; got '
+                               f'{value!r}.')
+    settings[arg] = float(value)
+  for arg in ('initialize_heads', 'freeze_encoder', 'progress'):
+    settings[arg] = bool(settings[arg])
+  if settings['refit_every'] and settings['prior_init'] != 'mixture':
+    raise errors.ConfigError(f"{name('refit_every')} needs "
+                             f"{name('prior_init')} = 'mixture'.")
 
 
-def _assert_finite(model, what):
-  for variable in model.variables:
-    if not np.all(np.isfinite(variable.numpy())):
-      raise FloatingPointError(f'{what}: variable {variable.name} is not '
-                               'finite; not checkpointing it.')
+def _check_batch_sizes(settings, data):
+  for arg in ('batch_size', 'pretrain_batch_size'):
+    if settings[arg] > len(data.x_train):
+      raise errors.ConfigError(
+          f'train_generative.{arg} ({settings[arg]}) exceeds the '
+          f'{len(data.x_train)} training examples of {data.name!r}.')
+
+
+def _check_run_kind(model_dir, overwrite):
+  """Refuses to resume a run directory of another of our trainers."""
+  kind = run_directory.run_kind(model_dir)
+  if kind not in (None, RUN_KIND) and not overwrite:
+    raise errors.RunDirectoryError(
+        f'{model_dir} holds a {kind} run, not a {RUN_KIND} run; use another '
+        '--model_dir (or --overwrite to replace that run).')
+
+
+def _prepare_run_directory(model_dir, overwrite):
+  """Under the run lock: empties our run for `overwrite`, else checks that
+  the directory is usable; then marks it as ours."""
+  if overwrite:
+    run_directory.clear_run(model_dir, LEGACY_SIGNATURES)
+  else:
+    run_directory.check_usable(model_dir, LEGACY_SIGNATURES)
+  run_directory.mark(model_dir, RUN_KIND)
+
+
+def _run_config(settings):
+  """The gin bindings in force: those parsed, then `train_generative`'s
+  arguments as called (defaults and Python arguments included; gin gives the
+  later of two bindings)."""
+  lines = [gin.config_str().rstrip(), '',
+           '# train_generative as called (defaults and arguments included).']
+  lines += [f'train_generative.{key} = {value!r}'
+            for key, value in sorted(settings.items())]
+  return '\n'.join(lines) + '\n'
+
+
+def _guarded_step(loss_fn, variables, optimizer, input_spec):
+  """The compiled step of a stage: `x -> (terms, finite)`.
+
+  The update is applied only when `terms['loss']` and every gradient are
+  finite; the caller stops at a step that returns `finite = False`.
+  """
+  @tf.function(input_signature=[input_spec])
+  def step(x):
+    with tf.GradientTape() as tape:
+      terms = loss_fn(x)
+    grads = tape.gradient(terms['loss'], variables)
+    finite = checkpointing.all_finite(terms['loss'], grads)
+    if finite:
+      optimizer.apply_gradients(zip(grads, variables))
+    return terms, finite
+  return step
+
+
+def _diverged(stage, step, loss, manager, resumed_at):
+  """The error of a non-finite step `step` (1-based) of `stage` (0 or 1)."""
+  last = manager.latest_checkpoint
+  kept = (f'the last good checkpoint ({last}) is kept' if last else
+          'no checkpoint had been written yet')
+  advice = (f'Lower {_RATE_BINDINGS[stage]} and rerun the same command to '
+            'resume from it.' if last else
+            f'Lower {_RATE_BINDINGS[stage]} and rerun the same command.')
+  if resumed_at and step == resumed_at + 1:
+    # The restored state itself diverges: resuming again cannot help.
+    advice = ('It diverged at the first step after resuming from that '
+              'checkpoint, so the checkpoint itself is already bad: start '
+              f'over with a lower {_RATE_BINDINGS[stage]} and --overwrite.')
+  return errors.TrainingDivergedError(
+      f'The {_STAGE_NAMES[stage]} diverged at its step {step}: the loss '
+      f'({loss}) or its gradients are not finite. The run stopped before '
+      f'saving anything from that step; {kept}. {advice}')
+
+
+def _check_finite_state(variables, stage, step):
+  """Raises unless every variable about to be checkpointed is finite."""
+  bad = []
+  for variable in variables:
+    value = np.asarray(variable.numpy())
+    if value.dtype.kind == 'f' and not np.all(np.isfinite(value)):
+      bad.append(variable.name)
+  if bad:
+    raise errors.TrainingDivergedError(
+        f'After step {step} of the {_STAGE_NAMES[stage]} the state holds '
+        f'non-finite values ({", ".join(bad[:5])}); it was not saved and the '
+        f'last good checkpoint is kept. Lower {_RATE_BINDINGS[stage]} and '
+        'rerun the same command.')
 
 
 def _progress_bar(enabled, total, initial, desc):
@@ -146,20 +269,16 @@ def _progress_bar(enabled, total, initial, desc):
   return tqdm.tqdm(total=total, initial=initial, desc=desc, unit='step')
 
 
-def _pretrain_step(model, optimizer):
-  def step(x):
-    with tf.GradientTape() as tape:
-      loss = model.autoencoder_loss(x)
-    variables = model.autoencoder_variables
-    optimizer.apply_gradients(zip(tape.gradient(loss, variables), variables))
-    return loss
-  return step
-
-
 def _fit_mixture(model, x, seed, warm_start=None):
-  mixture = pretraining.fit_prior_mixture(
-      pretraining.encode_dataset(model, x), model.num_clusters, seed=seed,
-      warm_start=warm_start)
+  means = pretraining.encode_dataset(model, x)
+  if not np.all(np.isfinite(means)):
+    raise errors.TrainingDivergedError(
+        'The encoder maps some training images to non-finite means, so no '
+        'mixture can be fit to them; nothing was saved. Lower '
+        'train_generative.pretrain_learning_rate (or learning_rate) and '
+        'start over with --overwrite.')
+  mixture = pretraining.fit_prior_mixture(means, model.num_clusters,
+                                          seed=seed, warm_start=warm_start)
   pretraining.initialize_priors(model, mixture)
   return mixture
 
@@ -174,10 +293,16 @@ def train_generative(model_dir, num_steps=1000, batch_size=256,
                      overwrite=False, progress=True):
   """Trains a `DRPMVAE` on `datasets.load_dataset()` (both gin-configured).
 
+  Every setting, the dataset and the model are checked before `model_dir` is
+  touched. The run holds `<model_dir>/.run.lock` while it trains, resumes
+  from the newest checkpoint that restores, and may change only the settings
+  in `RESUMABLE_BINDINGS` on resume (see the module docstring).
+
   Args:
     model_dir: run directory (see the module docstring).
     num_steps: DRPM-VAE training steps (the run ends there; rerunning a
-      finished run does nothing, rerunning an interrupted one resumes).
+      finished run does nothing, rerunning an interrupted one resumes, and a
+      larger `num_steps` trains on).
     batch_size: `n`, the number of elements the DRPM partitions per step.
     learning_rate: Adam learning rate of the DRPM-VAE stage.
     prior_init: 'mixture' (autoencoder pretraining, then the priors, `omega_p`
@@ -198,24 +323,60 @@ def train_generative(model_dir, num_steps=1000, batch_size=256,
     checkpoint_every: steps (of either stage) between checkpoints.
     log_every: steps between TensorBoard/progress updates.
     seed: seed of the batch orders, the model and the mixture fits.
-    overwrite: delete an existing `model_dir` first instead of resuming.
+    overwrite: start over, emptying `model_dir` first (only if it is one of
+      our runs) instead of resuming.
     progress: show progress bars.
 
   Returns:
     The trained model.
+
+  Raises:
+    ConfigError: a bad setting (a count < 1, a batch larger than the data,
+      an unknown `prior_init`, a bad `DRPMVAE` argument, ...).
+    MissingDataError, DataError: no usable dataset file.
+    RunDirectoryError: `model_dir` is a file, not writable, in use, holds
+      files that are not a run of ours, or was started with other settings.
+    TrainingDivergedError: a non-finite loss or gradient.
   """
+  settings = dict(
+      num_steps=num_steps, batch_size=batch_size, learning_rate=learning_rate,
+      prior_init=prior_init, pretrain_steps=pretrain_steps,
+      pretrain_batch_size=pretrain_batch_size,
+      pretrain_learning_rate=pretrain_learning_rate,
+      initialize_heads=initialize_heads, head_score_scale=head_score_scale,
+      refit_every=refit_every, refit_until=refit_until,
+      freeze_encoder=freeze_encoder, checkpoint_every=checkpoint_every,
+      log_every=log_every, seed=seed, progress=progress)
+  _check_settings(settings)
+  run_directory.check_writable(model_dir)
+  # Before a lock file is created in it (checked again under the lock).
+  run_directory.check_usable(model_dir, LEGACY_SIGNATURES)
+  _check_run_kind(model_dir, overwrite)
   data = datasets.load_dataset()
-  _check_arguments(len(data.x_train), batch_size, pretrain_batch_size,
-                   prior_init, num_steps, pretrain_steps, refit_every,
-                   refit_until)
-  if overwrite and os.path.exists(model_dir):
-    shutil.rmtree(model_dir)
-  os.makedirs(model_dir, exist_ok=True)
+  _check_batch_sizes(settings, data)
+  model = DRPMVAE(input_dim=data.x_train.shape[1], seed=settings['seed'])
+  with run_directory.run_lock(model_dir):
+    _prepare_run_directory(model_dir, overwrite)
+    run_directory.check_config_changes(model_dir, _run_config(settings),
+                                       RESUMABLE_BINDINGS, log=_log)
+    return _train_in_directory(model_dir, model, data, **settings)
+
+
+def _train_in_directory(model_dir, model, data, *, num_steps, batch_size,
+                        learning_rate, prior_init, pretrain_steps,
+                        pretrain_batch_size, pretrain_learning_rate,
+                        initialize_heads, head_score_scale, refit_every,
+                        refit_until, freeze_encoder, checkpoint_every,
+                        log_every, seed, progress):
+  """Restores, runs both stages and writes the results (`train_generative`)."""
   input_dim = data.x_train.shape[1]
-  model = DRPMVAE(input_dim=input_dim, seed=seed)
   optimizer = tf.keras.optimizers.Adam(learning_rate)
   model.compile(optimizer=optimizer)
   pretrain_optimizer = tf.keras.optimizers.Adam(pretrain_learning_rate)
+  # Built now, so that a restore reads every slot at once (a damaged file
+  # fails here, not at some later step) and the steps create no variables.
+  optimizer.build(model.trainable_variables)
+  pretrain_optimizer.build(model.autoencoder_variables)
   pretrained = tf.Variable(0, dtype=tf.int64, name='pretrain_steps_done')
   initialized = tf.Variable(0, dtype=tf.int64, name='mixture_initialized')
   seconds = tf.Variable([0., 0.], dtype=tf.float64, name='stage_seconds')
@@ -223,21 +384,28 @@ def train_generative(model_dir, num_steps=1000, batch_size=256,
       model=model, optimizer=optimizer, pretrain_optimizer=pretrain_optimizer,
       pretrain_steps_done=pretrained, mixture_initialized=initialized,
       stage_seconds=seconds)
-  manager = tf.train.CheckpointManager(
-      checkpoint, os.path.join(model_dir, 'checkpoints'), max_to_keep=3)
-  if manager.latest_checkpoint:
-    checkpoint.restore(manager.latest_checkpoint).assert_existing_objects_matched()
+  checkpoints = os.path.join(model_dir, CHECKPOINTS)
+  restored = checkpointing.restore_latest(checkpoint, checkpoints, log=_log)
   resumed_from = dict(pretrain=int(pretrained.numpy()),
                       train=int(optimizer.iterations.numpy()))
-  with open(os.path.join(model_dir, OPERATIVE_CONFIG), 'w') as f:
-    f.write(gin.operative_config_str())
+  if restored:
+    _log(f'Resumed from {restored} (pretraining step '
+         f"{resumed_from['pretrain']}, training step {resumed_from['train']}).")
+  # The configured rates, not those the checkpoint restored.
+  optimizer.learning_rate.assign(learning_rate)
+  pretrain_optimizer.learning_rate.assign(pretrain_learning_rate)
+  manager = tf.train.CheckpointManager(checkpoint, checkpoints, max_to_keep=3)
+  run_directory.write_atomic(os.path.join(model_dir, OPERATIVE_CONFIG),
+                             gin.operative_config_str())
   writer = tf.summary.create_file_writer(os.path.join(model_dir, 'tensorboard'))
+  state = (model.variables + optimizer.variables +
+           pretrain_optimizer.variables)
 
-  def save(stage, began):
+  def save(stage, began, step):
     seconds.assign_add(tf.constant(
         [time.time() - began, 0.] if stage == 0 else [0., time.time() - began],
         tf.float64))
-    _assert_finite(model, f'{("pretraining", "training")[stage]} checkpoint')
+    _check_finite_state(state, stage, step)
     manager.save(checkpoint_number=int(pretrained.numpy()) +
                  int(initialized.numpy()) + int(optimizer.iterations.numpy()))
     return time.time()
@@ -245,22 +413,24 @@ def train_generative(model_dir, num_steps=1000, batch_size=256,
   # Stage 1: autoencoder pretraining and the mixture initialization.
   pretrain_loss = None
   began = time.time()
-  step_fn = tf.function(_pretrain_step(model, pretrain_optimizer),
-                        input_signature=[tf.TensorSpec(
-                            [pretrain_batch_size, input_dim], tf.float32)])
-  bar = _progress_bar(progress, pretrain_steps, int(pretrained.numpy()),
+  step_fn = _guarded_step(
+      lambda x: dict(loss=model.autoencoder_loss(x)),
+      model.autoencoder_variables, pretrain_optimizer,
+      tf.TensorSpec([pretrain_batch_size, input_dim], tf.float32))
+  bar = _progress_bar(progress, pretrain_steps, resumed_from['pretrain'],
                       'pretrain')
-  for step in range(int(pretrained.numpy()), pretrain_steps):
-    loss = step_fn(tf.constant(data.x_train[_batch_indices(
+  for step in range(resumed_from['pretrain'], pretrain_steps):
+    terms, finite = step_fn(tf.constant(data.x_train[_batch_indices(
         len(data.x_train), pretrain_batch_size, step, seed,
         _PRETRAIN_STREAM)]))
+    if not bool(finite):
+      raise _diverged(0, step + 1, float(terms['loss']), manager,
+                      resumed_from['pretrain'])
     pretrained.assign(step + 1)
     done = step + 1
     if done % log_every == 0 or done % checkpoint_every == 0 or (
         done == pretrain_steps):
-      pretrain_loss = float(loss)
-      if not np.isfinite(pretrain_loss):
-        raise FloatingPointError(f'Non-finite pretraining loss at step {done}.')
+      pretrain_loss = float(terms['loss'])
       with writer.as_default(step=done):
         tf.summary.scalar('pretrain/recon', pretrain_loss)
       if bar is not None:
@@ -268,7 +438,7 @@ def train_generative(model_dir, num_steps=1000, batch_size=256,
     if bar is not None:
       bar.update(1)
     if done % checkpoint_every == 0 or done == pretrain_steps:
-      began = save(0, began)
+      began = save(0, began, done)
   if bar is not None:
     bar.close()
   if prior_init == 'mixture' and not int(initialized.numpy()):
@@ -277,31 +447,37 @@ def train_generative(model_dir, num_steps=1000, batch_size=256,
     if initialize_heads:
       pretraining.initialize_partition_heads(model, mixture, head_score_scale)
     initialized.assign(1)
+    _check_finite_state(model.variables, 0, pretrain_steps)
     # Kept apart from the rotating checkpoints, to evaluate stage 1 alone.
     tf.train.Checkpoint(model=model).write(
         os.path.join(model_dir, INITIALIZATION, 'model'))
-    began = save(0, began)
+    began = save(0, began, pretrain_steps)
 
   # Stage 2: DRPM-VAE training.
   if freeze_encoder:
     model.encoder.trainable = False
   began = time.time()
-  train_step = tf.function(
-      model.train_step,
-      input_signature=[tf.TensorSpec([batch_size, input_dim], tf.float32)])
+  train_step = _guarded_step(
+      lambda x: model.compute_losses(x, optimizer.iterations),
+      model.trainable_variables, optimizer,
+      tf.TensorSpec([batch_size, input_dim], tf.float32))
   start = int(optimizer.iterations.numpy())
+  if start >= num_steps and restored:
+    _log(f'Nothing to train: the run is at training step {start} >= '
+         f'train_generative.num_steps = {num_steps}.')
   bar = _progress_bar(progress, num_steps, start, 'train')
   terms = {}
   for step in range(start, num_steps):
     batch = data.x_train[_batch_indices(len(data.x_train), batch_size, step,
                                         seed)]
-    terms = train_step(tf.constant(batch))
+    terms, finite = train_step(tf.constant(batch))
+    if not bool(finite):
+      raise _diverged(1, step + 1, float(terms['loss']), manager,
+                      resumed_from['train'])
     done = step + 1
     if done % log_every == 0 or done % checkpoint_every == 0 or (
         done == num_steps):
       values = _to_python(terms)
-      if not np.isfinite(values['loss']):
-        raise FloatingPointError(f'Non-finite loss at step {done}: {values}')
       with writer.as_default(step=done):
         for key, value in values.items():
           tf.summary.scalar(key, value)
@@ -316,13 +492,13 @@ def train_generative(model_dir, num_steps=1000, batch_size=256,
         pretraining.initialize_partition_heads(
             model, mixture, float(model.score_scale.numpy()))
     if done % checkpoint_every == 0 or done == num_steps:
-      began = save(1, began)
+      began = save(1, began, done)
   if bar is not None:
     bar.close()
   writer.flush()
   if terms or pretrain_loss is not None:
     pretrain_seconds, train_seconds = (float(v) for v in seconds.numpy())
-    write_json_atomically(os.path.join(model_dir, 'results', 'train.json'), dict(
+    run_directory.write_json(os.path.join(model_dir, TRAIN_RESULTS), dict(
         dataset=data.name, steps=num_steps, pretrain_steps=pretrain_steps,
         prior_init=prior_init, resumed_from=resumed_from,
         pretrain_seconds=pretrain_seconds, train_seconds=train_seconds,
@@ -336,35 +512,54 @@ def train_generative(model_dir, num_steps=1000, batch_size=256,
 
 def _check_stage(stage):
   if stage not in _STAGES:
-    raise ValueError(f'Argument `stage` must be one of {_STAGES}, got '
-                     f'{stage!r}.')
+    raise errors.ConfigError(f'Argument `stage` must be one of {_STAGES}; got '
+                             f'{stage!r}.')
 
 
-def load_trained_model(model_dir, stage='final'):
+def load_trained_model(model_dir, stage='final', log=_log):
   """Rebuilds the model of `model_dir` from its gin config and a checkpoint.
 
-  `stage`: 'final' (the latest checkpoint) or 'initialization' (the model right
-  after the mixture initialization, before DRPM-VAE training).
+  `stage`: 'final' (the newest checkpoint that restores; damaged ones are
+  skipped, logged and left in place) or 'initialization' (the model right
+  after the mixture initialization, before DRPM-VAE training). Leaves the
+  run's gin config active.
+
+  Raises:
+    RunDirectoryError: `model_dir` holds no such model, or its files are
+      damaged.
   """
   _check_stage(stage)
   config = os.path.join(model_dir, OPERATIVE_CONFIG)
   if stage == INITIALIZATION:
-    checkpoints = os.path.join(model_dir, INITIALIZATION)
-    latest = os.path.join(checkpoints, 'model')
-    if not tf.io.gfile.exists(latest + '.index'):
-      latest = None
+    path = os.path.join(model_dir, INITIALIZATION, 'model')
+    found = tf.io.gfile.exists(path + '.index')
+    where = os.path.join(model_dir, INITIALIZATION)
   else:
-    checkpoints = os.path.join(model_dir, 'checkpoints')
-    latest = tf.train.latest_checkpoint(checkpoints)
-  if not os.path.isfile(config) or latest is None:
-    raise FileNotFoundError(f'{model_dir!r} holds no {stage} model (expected '
-                            f'{OPERATIVE_CONFIG} and a checkpoint in '
-                            f'{checkpoints!r}).')
-  gin.parse_config_file(config)
+    found = tf.train.get_checkpoint_state(
+        os.path.join(model_dir, CHECKPOINTS)) is not None
+    where = os.path.join(model_dir, CHECKPOINTS)
+  if not os.path.isfile(config) or not found:
+    raise errors.RunDirectoryError(
+        f'{model_dir} holds no {stage} model of drpm-train-generative '
+        f'(expected {OPERATIVE_CONFIG} and a checkpoint in {where}).')
+  gin_config.parse([config], [], skip_unknown=True, finalize=False)
   data = datasets.load_dataset()
   seed = gin.query_parameter('train_generative.seed')
   model = DRPMVAE(input_dim=data.x_train.shape[1], seed=seed)
-  tf.train.Checkpoint(model=model).restore(latest).expect_partial()
+  checkpoint = tf.train.Checkpoint(model=model)
+  if stage == INITIALIZATION:
+    try:
+      checkpoint.read(path).expect_partial()
+    except checkpointing.READ_ERRORS as error:
+      raise errors.RunDirectoryError(
+          f'The initialization model {path} does not restore '
+          f'({checkpointing.first_line(error)}): its files are damaged. Train '
+          'the run again with --overwrite to rewrite it.') from error
+  elif checkpointing.restore_latest(checkpoint, where, log=log, partial=True,
+                                    repair=False) is None:
+    raise errors.RunDirectoryError(
+        f'No checkpoint in {where} restores (see the lines above). Rerun '
+        'drpm-train-generative on it to repair it and train on.')
   return model, data
 
 
@@ -426,6 +621,9 @@ def evaluate_generative(model_dir, seed=0, samples_per_prior=100,
   `load_trained_model`. Writes `<model_dir>/results/evaluation.json`
   (`evaluation_initialization.json` for the initialization).
   """
+  samples_per_prior = errors.check_count('samples_per_prior',
+                                         samples_per_prior)
+  seed = errors.check_count('seed', seed, minimum=0)
   model, data = load_trained_model(model_dir, stage)
   model_scores = clustering_scores(data.y_test, model.predict_clusters(
       data.x_test))
@@ -448,7 +646,7 @@ def evaluate_generative(model_dir, seed=0, samples_per_prior=100,
                 prior_purity=purity)
   name = ('evaluation.json' if stage == 'final' else
           f'evaluation_{stage}.json')
-  write_json_atomically(os.path.join(model_dir, 'results', name), result)
+  run_directory.write_json(os.path.join(model_dir, 'results', name), result)
   return result
 
 

@@ -1,11 +1,17 @@
 """Sample a few DRPM partitions, print them and plot their assignment matrices.
 
 Usage: drpm-demo [--output_dir demo_output] [--seed 0] [--num_samples 4]
+
+Bad arguments stop with one line (--verbose: with the traceback).
 """
 import argparse
 import os
 
 import numpy as np
+
+from drpm_tf import cli
+from drpm_tf import errors
+from drpm_tf import run_directory
 
 
 def _parse_args(argv):
@@ -13,6 +19,7 @@ def _parse_args(argv):
   parser.add_argument("--output_dir", default="demo_output")
   parser.add_argument("--seed", type=int, default=0)
   parser.add_argument("--num_samples", type=int, default=4)
+  cli.add_verbose_argument(parser)
   return parser.parse_args(argv)
 
 
@@ -38,7 +45,12 @@ def _plot(partitions, counts, path):
 
 
 def main(argv=None):
-  args = _parse_args(argv)
+  cli.run(_demo, _parse_args(argv))
+
+
+def _demo(args):
+  errors.check_count("--num_samples", args.num_samples)
+  run_directory.check_writable(args.output_dir, flag="--output_dir")
   # Imported late so that --help does not pay for the TensorFlow import.
   import tensorflow as tf
   from drpm_tf.distributions import DifferentiableRandomPartition

@@ -7,7 +7,8 @@ Usage: python scripts/generative_report.py --runs DIR [DIR ...]
 (`drpm-evaluate-generative`, also with `--stage initialization`); the first of
 them also ran `drpm-sample-partitions`. `--exact_runs` are the same config with
 `drpm_vae.kl_estimator = 'exact'`. Every number comes from the runs'
-`results/*.json`; nothing here is typed by hand.
+`results/*.json`; nothing here is typed by hand. A run without them stops
+with one line naming the missing file (--verbose: with the traceback).
 """
 
 import argparse
@@ -16,6 +17,10 @@ import os
 
 import numpy as np
 
+from drpm_tf import cli
+from drpm_tf import errors
+from drpm_tf import run_directory
+
 # The targets this recipe is measured against (digits_quick.gin).
 TARGET_ACC = 0.85
 TARGET_PURITY = 0.8
@@ -23,9 +28,27 @@ TARGET_DISTINCT = 9
 TARGET_SECONDS = 300
 
 
+# The command that writes each results file of a run.
+_WRITERS = {'train.json': 'drpm-train-generative',
+            'evaluation.json': 'drpm-evaluate-generative',
+            'evaluation_initialization.json':
+                'drpm-evaluate-generative --stage initialization',
+            'partition_purity.json': 'drpm-sample-partitions'}
+
+
 def _load(run, name):
-  with open(os.path.join(run, 'results', name), encoding='utf-8') as f:
-    return json.load(f)
+  path = os.path.join(run, 'results', name)
+  try:
+    with open(path, encoding='utf-8') as f:
+      return json.load(f)
+  except FileNotFoundError as error:
+    raise errors.RunDirectoryError(
+        f'{path} does not exist: run `{_WRITERS[name]} --model_dir {run}` '
+        'first.') from error
+  except ValueError as error:
+    raise errors.RunDirectoryError(
+        f'{path} is not valid JSON ({error}); rerun `{_WRITERS[name]} '
+        f'--model_dir {run}`.') from error
 
 
 def _mean_std(values):
@@ -201,8 +224,7 @@ def build_report(runs, figures_dir, output, exact_runs=()):
       'Prior purity should follow the mixture: priors on one digit decode '
       'that digit, a prior on two merged digits decodes both, so about 9 '
       'distinct digits among the 10 priors.', ''])
-  with open(output, 'w', encoding='utf-8') as f:
-    f.write(text)
+  run_directory.write_atomic(output, text)
   return text
 
 
@@ -212,8 +234,10 @@ def main(argv=None):
   parser.add_argument('--exact_runs', nargs='*', default=())
   parser.add_argument('--figures', required=True)
   parser.add_argument('--output', required=True)
+  cli.add_verbose_argument(parser)
   args = parser.parse_args(argv)
-  print(build_report(args.runs, args.figures, args.output, args.exact_runs))
+  print(cli.run(build_report, args.runs, args.figures, args.output,
+                args.exact_runs))
 
 
 if __name__ == '__main__':

@@ -10,7 +10,9 @@ writes
 and prints, for the drawn partition and pooled over `num_partitions` more,
 the fraction of subsets whose decoded members a classifier trained on the
 labeled training images assigns to one digit (`drpm_tf.prior_purity`),
-also written to `D/results/partition_purity.json`.
+also written to `D/results/partition_purity.json`. Bad settings and a run
+directory without a trained model stop with one line (--verbose: with the
+traceback).
 """
 
 import os
@@ -23,7 +25,10 @@ import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 import tensorflow as tf
 
+from drpm_tf import cli
+from drpm_tf import errors
 from drpm_tf import prior_purity
+from drpm_tf import run_directory
 from drpm_tf import training
 
 FLAGS = flags.FLAGS
@@ -34,6 +39,7 @@ flags.DEFINE_integer('samples_per_prior', 10, 'Columns of prior_samples.png.')
 flags.DEFINE_integer('seed', 0, 'Sampling seed.')
 flags.DEFINE_integer('num_partitions', 100, 'Partitions pooled for the '
                      'subset purity.')
+cli.define_absl_verbose_flag()
 
 
 def _image_grid(ax, images, image_shape, rows, cols):
@@ -94,18 +100,24 @@ def purity_report(model, classifier, num_elements=32, num_partitions=100,
   return dict(drawn_partition=drawn, pooled=pooled)
 
 
-def _main(argv):
-  del argv
-  model, data = training.load_trained_model(FLAGS.model_dir)
-  paths = write_figures(
-      model, data.image_shape,
-      FLAGS.output_dir or os.path.join(FLAGS.model_dir, 'figures'),
-      FLAGS.num_elements, FLAGS.samples_per_prior, FLAGS.seed)
+def sample_and_report(model_dir, output_dir, num_elements, samples_per_prior,
+                      seed, num_partitions):
+  """The figures and the purity report of the run in `model_dir`."""
+  for flag, value in (('--num_elements', num_elements),
+                      ('--samples_per_prior', samples_per_prior),
+                      ('--num_partitions', num_partitions)):
+    errors.check_count(flag, value)
+  errors.check_count('--seed', seed, minimum=0)
+  output_dir = output_dir or os.path.join(model_dir, 'figures')
+  run_directory.check_writable(output_dir, flag='--output_dir')
+  model, data = training.load_trained_model(model_dir)
+  paths = write_figures(model, data.image_shape, output_dir, num_elements,
+                        samples_per_prior, seed)
   for path in paths:
     print(f'wrote {path}')
   classifier = prior_purity.train_digit_classifier(data.x_train, data.y_train)
-  report = purity_report(model, classifier, FLAGS.num_elements,
-                         FLAGS.num_partitions, FLAGS.seed)
+  report = purity_report(model, classifier, num_elements, num_partitions,
+                         seed)
   report['classifier_test_accuracy'] = float(classifier.score(data.x_test,
                                                              data.y_test))
   drawn, pooled = report['drawn_partition'], report['pooled']
@@ -117,9 +129,16 @@ def _main(argv):
         f"digit ({pooled['fraction_pure_multi']:.3f} of those with two or more "
         'members); classifier held-out accuracy '
         f"{report['classifier_test_accuracy']:.3f}.")
-  path = os.path.join(FLAGS.model_dir, 'results', 'partition_purity.json')
-  training.write_json_atomically(path, report)
+  path = os.path.join(model_dir, 'results', 'partition_purity.json')
+  run_directory.write_json(path, report)
   print(f'wrote {path}')
+
+
+def _main(argv):
+  del argv
+  cli.run(sample_and_report, FLAGS.model_dir, FLAGS.output_dir,
+          FLAGS.num_elements, FLAGS.samples_per_prior, FLAGS.seed,
+          FLAGS.num_partitions)
 
 
 def main():

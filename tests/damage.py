@@ -1,14 +1,18 @@
-"""Helpers of the fault tests: damaging checkpoint files, and snapshots that
-show a directory was left as it was."""
+"""Helpers of the fault tests: damaging files and checkpoints, and snapshots
+that show a directory was left as it was."""
 import hashlib
 import os
 
 
-def truncate_data(prefix):
-  """Cuts checkpoint `prefix`'s .data file to half its size."""
-  path = prefix + ".data-00000-of-00001"
+def truncate_file(path):
+  """Cuts the file `path` to half its size."""
   with open(path, "r+b") as f:
     f.truncate(os.path.getsize(path) // 2)
+
+
+def truncate_data(prefix):
+  """Cuts checkpoint `prefix`'s .data file to half its size."""
+  truncate_file(prefix + ".data-00000-of-00001")
 
 
 def flip_data(prefix):

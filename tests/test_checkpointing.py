@@ -82,6 +82,25 @@ def test_every_checkpoint_damaged_is_a_fresh_start_with_all_files_kept(
   assert len(os.listdir(os.path.join(directory, "damaged"))) == 4
 
 
+def test_a_reader_skips_damage_without_moving_anything(tmp_path):
+  directory = str(tmp_path / "checkpoints")
+  paths = _save_steps(directory)
+  damage.garbage_index(paths[-1])
+  before = damage.snapshot(directory)
+  lines = []
+  # Only the weights, as a tool that evaluates a model restores them.
+  partial = tf.train.Checkpoint(weights=tf.Variable(tf.zeros(3)))
+  assert checkpointing.restore_latest(partial, directory, log=lines.append,
+                                      partial=True, repair=False) == paths[1]
+  np.testing.assert_array_equal(partial.weights.numpy(), [2., 2., 2.])
+  assert len(lines) == 1
+  assert lines[0].startswith("Skipped checkpoint {}: it does not restore "
+                             "(".format(paths[-1]))
+  assert "not an sstable" in lines[0] and "kept in" not in lines[0]
+  assert damage.snapshot(directory) == before
+  assert tf.train.latest_checkpoint(directory) == paths[-1]
+
+
 def test_no_checkpoint_is_a_fresh_start(tmp_path):
   assert checkpointing.restore_latest(_checkpoint(), str(tmp_path)) is None
 

@@ -121,3 +121,19 @@ def test_run_app_refuses_positional_arguments():
                          "stray"], capture_output=True, text=True, timeout=60)
   assert proc.returncode != 0
   assert "unexpected arguments: stray" in proc.stderr
+
+
+@pytest.mark.parametrize("value", [1, 7, 3.0])
+def test_check_count_accepts_integers_from_the_minimum(value):
+  assert errors.check_count("x.steps", value) == int(value)
+  assert isinstance(errors.check_count("x.steps", value), int)
+
+
+@pytest.mark.parametrize("value", [0, -2, 2.5, True, "3", None,
+                                   float("nan"), float("inf")])
+def test_check_count_refuses_naming_the_setting(value):
+  with pytest.raises(errors.ConfigError) as error:
+    errors.check_count("x.steps", value)
+  assert str(error.value) == "x.steps must be an integer >= 1; got {!r}.".format(
+      value)
+  assert errors.check_count("x.seed", 0, minimum=0) == 0

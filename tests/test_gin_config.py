@@ -72,3 +72,12 @@ def test_bad_includes_are_config_errors(tmp_path):
   second.write_text("include '{}'\n".format(first))
   with pytest.raises(errors.ConfigError, match="include cycle"):
     gin_config.read_values([str(first)])
+
+
+def test_finalize_false_leaves_the_config_open_for_more():
+  gin_config.parse([], ["gin_config_test.value = 2"], finalize=False)
+  gin_config.parse([], ["gin_config_test.value = 4"], finalize=False)
+  assert _configurable() == 4
+  gin_config.parse([], ["gin_config_test.value = 5"])
+  with pytest.raises(RuntimeError, match="locked"):
+    gin.bind_parameter("gin_config_test.value", 6)

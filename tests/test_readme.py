@@ -1,8 +1,12 @@
-"""The README's usage example and the demo must keep running as documented."""
+"""The README's usage example and the demo must keep running as documented;
+the demo's bad arguments are one-line errors."""
 import os
 import re
 
 import numpy as np
+import pytest
+
+import cli_runs
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HEADING = "Use a DRPM in your own model"
@@ -43,3 +47,20 @@ def test_demo_writes_png(tmp_path):
   image = matplotlib.image.imread(str(path))
   assert image.ndim == 3 and image.shape[2] in (3, 4)
   assert np.prod(image.shape[:2]) > 0
+
+
+def test_demo_bad_arguments_are_one_line(tmp_path, capsys, monkeypatch):
+  from scripts import demo
+  monkeypatch.setattr("sys.argv", ["drpm-demo"])
+  monkeypatch.delenv("DRPM_TF_VERBOSE", raising=False)
+  a_file = tmp_path / "a_file"
+  a_file.write_text("")
+  for argv, expected in (
+      (["--num_samples", "0", "--output_dir", str(tmp_path / "out")],
+       "--num_samples must be an integer >= 1; got 0"),
+      (["--output_dir", str(a_file)], f"--output_dir {a_file} is a file")):
+    with pytest.raises(SystemExit) as exit_info:
+      demo.main(argv)
+    cli_runs.assert_one_line("drpm-demo", exit_info.value.code,
+                             capsys.readouterr().err, expected)
+  assert not (tmp_path / "out").exists()

@@ -176,3 +176,49 @@ def test_config_changes_compare_values_not_spellings():
   assert run_directory.format_changes(changes[2:]) == (
       "weak_pairs.n_s: 3 -> 1; weak_vae.aggregation: 'drpm' -> 'hg'")
   assert run_directory.config_changes(saved, saved) == []
+
+
+def test_run_kind_reads_the_marker(tmp_path):
+  run = str(tmp_path / "run")
+  assert run_directory.run_kind(run) is None
+  run_directory.mark(run, "drpm-train-generative")
+  assert run_directory.run_kind(run) == "drpm-train-generative"
+  with open(os.path.join(run, run_directory.MARKER), "w") as f:
+    f.write("{not json")
+  assert run_directory.run_kind(run) is None
+
+
+def test_check_config_changes_applies_records_and_refuses(tmp_path):
+  run = str(tmp_path / "run")
+  os.makedirs(run)
+  saved = "t.rate = 0.1\nt.steps = 5\nm.size = 3\nSWEEP_X = 1\n"
+  resumable = {"t.rate", "t.steps"}
+  lines = []
+  check = lambda text: run_directory.check_config_changes(  # noqa: E731
+      run, text, resumable, log=lines.append, ignored_prefixes=("SWEEP_",))
+  assert check(saved) == [] and lines == []
+  record = os.path.join(run, run_directory.RUN_CONFIG)
+  with open(record) as f:
+    assert f.read() == saved
+  assert check(saved) == []
+  assert not os.path.exists(os.path.join(run, run_directory.CONFIG_CHANGES))
+  refused = saved.replace("m.size = 3", "m.size = 4").replace(
+      "t.rate = 0.1", "t.rate = 0.2")
+  with pytest.raises(errors.RunDirectoryError) as error:
+    check(refused)
+  assert str(error.value) == (
+      "{} was started with other settings: m.size: 3 -> 4. Rerun with the "
+      "saved settings ({}), or start over with --overwrite or a new "
+      "--model_dir.".format(run, record))
+  with open(record) as f:
+    assert f.read() == saved
+  applied = saved.replace("t.rate = 0.1", "t.rate = 0.2").replace(
+      "t.steps = 5", "t.steps = 8").replace("SWEEP_X = 1", "SWEEP_X = 2")
+  assert check(applied) == [("t.rate", 0.1, 0.2), ("t.steps", 5, 8)]
+  message = ("Resumed with changed settings: t.rate: 0.1 -> 0.2; t.steps: "
+             "5 -> 8.")
+  assert lines == [message]
+  with open(os.path.join(run, run_directory.CONFIG_CHANGES)) as f:
+    assert f.read() == message + "\n"
+  with open(record) as f:
+    assert f.read() == applied

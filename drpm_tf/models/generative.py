@@ -15,7 +15,7 @@ recon  = sum_i -log p(x_i | z_i)                     z_i ~ q(z | x_i), M = 1
 kl_z   = 1/L sum_l sum_i sum_k Y^l[k, i] KL(q(z | x_i) || N(mu_k, sigma_k^2))
 bound  (kl_estimator='bound', the paper's estimator, Lemma 4):
   kl_n  = 1/L sum_l log |Pi_{Y^l}| + log q(n^l; omega(X)) - log p(n^l; omega_p)
-  kl_pi = log max_pi q(pi; s(X)) - 1/L sum_l log p(pi^l; s_p)
+  kl_pi = log max_pi q(pi; s(X)) - 1/L sum_l max_{pi in Pi_{Y^l}} log p(pi; s_p)
   loss  = (recon + beta kl_z + gamma kl_n + delta kl_pi) / n
 exact  (kl_estimator='exact'):
   kl_Y  = 1/L sum_l log q(Y^l; omega(X), s(X)) - log p(Y^l; omega_p, s_p)
@@ -24,7 +24,9 @@ exact  (kl_estimator='exact'):
 
 with `L` relaxed partition samples drawn at once (`sample_components(L)`,
 vectorized). The 'bound' terms replace `log q(Y)` by its Lemma 4 upper bound and
-`log p(Y)` by a lower bound, so `kl_n + kl_pi` over-estimates `KL(q(Y) || p(Y))`
+`log p(Y)` by its lower bound (the DRPM's `log_num_orderings`,
+`log_prob_counts`, `log_max_permutation_prob` and `log_max_ordering_prob`;
+with the uniform prior scores `max_{pi in Pi_Y} log p(pi; s_p) = -log n!`), so `kl_n + kl_pi` over-estimates `KL(q(Y) || p(Y))`
 and `delta` trades it off separately; 'exact' uses the exact DRPM likelihood
 of both, an unbiased Monte-Carlo estimate of the partition KL, with one weight.
 `beta`, `gamma`, `delta` and the temperature follow `ExponentialAnnealing`.
@@ -36,8 +38,8 @@ import gin
 import numpy as np
 import tensorflow as tf
 
+from drpm_tf import errors
 from drpm_tf.distributions import DifferentiableRandomPartition
-from drpm_tf.distributions import RelaxedPlackettLuce
 from drpm_tf.schedules import ExponentialAnnealing
 
 __all__ = ['DRPMVAE']
@@ -126,23 +128,34 @@ class DRPMVAE(tf.keras.Model):
     """
     super().__init__(name=name)
     if kl_estimator not in _KL_ESTIMATORS:
-      raise ValueError(f'Argument `kl_estimator` must be one of '
-                       f'{_KL_ESTIMATORS}, got {kl_estimator!r}.')
+      raise errors.ConfigError(
+          f'drpm_vae.kl_estimator must be one of {_KL_ESTIMATORS}; got '
+          f'{kl_estimator!r}.')
     for arg, value in (('input_dim', input_dim), ('latent_dim', latent_dim),
                        ('num_clusters', num_clusters),
-                       ('num_partition_samples', num_partition_samples)):
-      if int(value) != value or value < 1:
-        raise ValueError(f'Argument `{arg}` must be an integer >= 1, got '
-                         f'{value}.')
+                       ('num_partition_samples', num_partition_samples),
+                       ('anneal_steps', anneal_steps)):
+      errors.check_count(f'drpm_vae.{arg}', value)
+    if (not isinstance(encoder_units, (tuple, list)) or not encoder_units):
+      raise errors.ConfigError('drpm_vae.encoder_units must be a non-empty '
+                               f'tuple of layer sizes; got {encoder_units!r}.')
+    for units in encoder_units:
+      errors.check_count('drpm_vae.encoder_units entries', units)
     self.input_dim = int(input_dim)
     self.latent_dim = int(latent_dim)
     self.num_clusters = int(num_clusters)
     self.num_partition_samples = int(num_partition_samples)
     self.kl_estimator = kl_estimator
-    self.schedules = {
-        key: ExponentialAnnealing(*values, anneal_steps, name=key)
-        for key, values in dict(temperature=temperature, beta=beta,
-                                gamma=gamma, delta=delta).items()}
+    self.schedules = {}
+    for key, values in dict(temperature=temperature, beta=beta, gamma=gamma,
+                            delta=delta).items():
+      try:
+        self.schedules[key] = ExponentialAnnealing(*values, anneal_steps,
+                                                   name=key)
+      except (TypeError, ValueError) as error:
+        raise errors.ConfigError(
+            f'drpm_vae.{key} must be (initial, final), both finite and > 0; '
+            f'got {values!r} ({error}).') from error
     initializers = _SeededInitializers(seed)
     self.encoder = _mlp(encoder_units, initializers, 'encoder')
     self.z_mean = _dense(latent_dim, initializers, name='z_mean')
@@ -299,15 +312,14 @@ class DRPMVAE(tf.keras.Model):
 
     terms = dict(recon=recon / n, kl_z=kl_z / n)
     if self.kl_estimator == 'bound':
-      # log |Pi_Y| = sum_k log n_k! as a function of the (straight-through)
-      # counts, like the other count terms.
-      log_orderings = tf.reduce_sum(tf.math.lgamma(sample.counts + 1.), -1)
+      # The count terms (log |Pi_Y| included) as functions of the
+      # straight-through counts, so their gradients reach omega(X).
       kl_n = tf.reduce_mean(
-          log_orderings + posterior.counts_distribution().log_prob(sample.counts)
-          - prior.counts_distribution().log_prob(sample.counts))
-      scores = RelaxedPlackettLuce(weights['temperature'], log_scores)
-      # Uniform prior scores: log p(pi; s_p) = -log n! for every pi.
-      kl_pi = scores.log_prob(scores.mode()) + tf.math.lgamma(n + 1.)
+          posterior.log_num_orderings(counts=sample.counts) +
+          posterior.log_prob_counts(sample.counts) -
+          prior.log_prob_counts(sample.counts))
+      kl_pi = posterior.log_max_permutation_prob() - tf.reduce_mean(
+          prior.log_max_ordering_prob(sample.partition))
       terms.update(kl_n=kl_n / n, kl_pi=kl_pi / n)
       partition_loss = weights['gamma'] * kl_n + weights['delta'] * kl_pi
     else:

@@ -5,8 +5,6 @@ import json
 import os
 import re
 import shutil
-import subprocess
-import sys
 
 import gin
 import numpy as np
@@ -21,12 +19,10 @@ from disentanglement_ext.table1 import presets
 from disentanglement_ext.table1 import runs
 from drpm_tf import errors
 
+import cli_runs
 import damage
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(
-    __file__))))
 QUICK_GIN = gin_configs.path("weak", "quick.gin")
-BIN = os.path.dirname(sys.executable)
 # An unfinished run: checkpoints at steps 5 and 10 of 15 (`interrupted_run`).
 STEPS, INTERRUPTED_AT = 15, 12
 
@@ -371,88 +367,56 @@ def test_export_only_needs_a_finished_training(run_copy, tmp_path):
 
 # ---------------------------------------------------------- CLI messages --
 
-def _cli(tool, *args, verbose=False):
-  command = [os.path.join(BIN, tool)] + list(args)
-  return command + ["--verbose"] if verbose else command
-
-
 def _train_cli(model_dir, *bindings, verbose=False):
   args = ["--model_dir", model_dir, "--gin_config", QUICK_GIN]
   for binding in bindings:
     args += ["--gin_bindings", binding]
-  return _cli("drpm-train-weak", *args, verbose=verbose)
-
-
-def _run_all(commands, parallel=4):
-  """Runs {name: argv}, `parallel` at a time; returns {name: (rc, stderr)}."""
-  env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-  env.pop("DRPM_TF_VERBOSE", None)
-  pending, running, done = list(commands.items()), {}, {}
-  while pending or running:
-    while pending and len(running) < parallel:
-      name, argv = pending.pop(0)
-      running[name] = subprocess.Popen(
-          argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
-          env=env, cwd=ROOT)
-    name = next(iter(running))
-    process = running.pop(name)
-    stderr = process.communicate(timeout=300)[1]
-    done[name] = (process.returncode, stderr)
-  return done
-
-
-def _assert_one_line(tool, returncode, stderr, *expected):
-  assert returncode == 2, stderr[-3000:]
-  assert "Traceback" not in stderr, stderr[-3000:]
-  lines = [l for l in stderr.splitlines() if l.startswith(tool + ": error:")]
-  assert len(lines) == 1, stderr[-3000:]
-  for text in expected:
-    assert text in lines[0], lines[0]
+  return cli_runs.command("drpm-train-weak", *args, verbose=verbose)
 
 
 def test_bad_input_is_one_line_without_traceback(tmp_path):
   a_file = tmp_path / "a_file"
   a_file.write_text("")
   new = str(tmp_path / "new")
+  command = cli_runs.command
   commands = {
       "batch_size": _train_cli(new, "train_weak.batch_size = 0"),
       "checkpoint_every": _train_cli(new, "train_weak.checkpoint_every = 0"),
       "file": _train_cli(str(a_file)),
       "aggregation": _train_cli(new, "weak_vae.aggregation = 'ada_vae'"),
       "verbose": _train_cli(new, "train_weak.batch_size = 0", verbose=True),
-      "evaluate": _cli("drpm-evaluate-weak", "--model_dir", new),
-      "dlib": _cli("drpm-dlib-evaluate", "--input_dir", new, "--output_dir",
-                   str(tmp_path / "out")),
-      "table1": _cli("drpm-reproduce-table1", "--preset", "nosuch",
-                     "--output_dir", new),
-      "variants": _cli("drpm-table1-variants", "--preset", "nosuch",
-                       "--stage", "scores", "--output_root", new),
-      "visualize": _cli("drpm-visualize-dataset", "--dataset", "nosuch",
-                        "--output", str(tmp_path / "x.png")),
+      "evaluate": command("drpm-evaluate-weak", "--model_dir", new),
+      "dlib": command("drpm-dlib-evaluate", "--input_dir", new, "--output_dir",
+                      str(tmp_path / "out")),
+      "table1": command("drpm-reproduce-table1", "--preset", "nosuch",
+                        "--output_dir", new),
+      "variants": command("drpm-table1-variants", "--preset", "nosuch",
+                          "--stage", "scores", "--output_root", new),
+      "visualize": command("drpm-visualize-dataset", "--dataset", "nosuch",
+                           "--output", str(tmp_path / "x.png")),
   }
-  done = _run_all(commands)
+  done = cli_runs.run_all(commands)
   tool = "drpm-train-weak"
-  _assert_one_line(tool, *done["batch_size"], "train_weak.batch_size",
-                   "integer >= 1", "got 0")
-  _assert_one_line(tool, *done["checkpoint_every"],
-                   "train_weak.checkpoint_every", "integer >= 1")
-  _assert_one_line(tool, *done["file"], str(a_file), "is a file")
-  _assert_one_line(tool, *done["aggregation"], "'ada_vae'",
-                   "label, adaptive, hg, drpm")
+  one_line = cli_runs.assert_one_line
+  one_line(tool, *done["batch_size"], "train_weak.batch_size",
+           "integer >= 1", "got 0")
+  one_line(tool, *done["checkpoint_every"], "train_weak.checkpoint_every",
+           "integer >= 1")
+  one_line(tool, *done["file"], str(a_file), "is a file")
+  one_line(tool, *done["aggregation"], "'ada_vae'",
+           "label, adaptive, hg, drpm")
   returncode, stderr = done["verbose"]
   assert returncode == 2 and "Traceback (most recent call last)" in stderr
   assert "drpm-train-weak: error: train_weak.batch_size" in stderr
   assert not os.path.exists(new)  # Nothing was created by any of them.
-  _assert_one_line("drpm-evaluate-weak", *done["evaluate"], new,
-                   "trained model directory")
-  _assert_one_line("drpm-dlib-evaluate", *done["dlib"], new,
-                   "no TF-Hub module")
-  _assert_one_line("drpm-reproduce-table1", *done["table1"], "'nosuch'",
-                   "Presets:")
-  _assert_one_line("drpm-table1-variants", *done["variants"], "'nosuch'")
+  one_line("drpm-evaluate-weak", *done["evaluate"], new,
+           "trained model directory")
+  one_line("drpm-dlib-evaluate", *done["dlib"], new, "no TF-Hub module")
+  one_line("drpm-reproduce-table1", *done["table1"], "'nosuch'", "Presets:")
+  one_line("drpm-table1-variants", *done["variants"], "'nosuch'")
   # The error names the valid datasets.
-  _assert_one_line("drpm-visualize-dataset", *done["visualize"], "'nosuch'",
-                   "synthetic_mpi3d")
+  one_line("drpm-visualize-dataset", *done["visualize"], "'nosuch'",
+           "synthetic_mpi3d")
   assert not os.path.exists(tmp_path / "x.png")
 
 
@@ -464,6 +428,7 @@ def test_a_model_dir_that_cannot_be_created_is_one_line(tmp_path):
     pytest.skip("permissions do not restrict this user (root); "
                 "tests/test_run_directory.py simulates the refusal")
   run = str(read_only / "run")
-  done = _run_all({"read_only": _train_cli(run)})
-  _assert_one_line("drpm-train-weak", *done["read_only"], run,
-                   "not writable")
+  done = cli_runs.run_all({"read_only": _train_cli(run)})
+  cli_runs.assert_one_line("drpm-train-weak", *done["read_only"], run,
+                           "not writable")
+
