@@ -130,7 +130,7 @@ generative-docs: $(STAMP)
 	done
 	$(VENV)/bin/drpm-sample-partitions --model_dir runs/digits_quick_seed0 \
 	  --output_dir docs/figures/generative
-	$(PY) scripts/generative_report.py --runs $(GENERATIVE_RUNS) \
+	$(VENV)/bin/drpm-generative-report --runs $(GENERATIVE_RUNS) \
 	  --exact_runs $(GENERATIVE_EXACT_RUNS) \
 	  --figures docs/figures/generative --output docs/generative.md
 
@@ -139,7 +139,7 @@ generative-docs: $(STAMP)
 # `$(PY) benchmarks/bench_weak.py --output docs/benchmarks_weak.md`.
 bench: $(STAMP)
 	$(PY) benchmarks/bench_drpm.py --output docs/benchmarks.md
-	$(PY) scripts/bench_generative.py --output docs/benchmarks_generative.md
+	$(PY) benchmarks/bench_generative.py --output docs/benchmarks_generative.md
 
 clean:
 	rm -rf $(VENV) $(MODERN_VENV) demo_output runs .pytest_cache

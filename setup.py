@@ -96,12 +96,10 @@ setuptools.setup(
     version="0.1.0",
     description="Differentiable random partition models (DRPM) for TF2 / TFP, "
     "and their disentanglement_lib integration.",
-    # `scripts` holds the generative side's console scripts until they move
-    # into drpm_tf as the weak side's did (disentanglement_ext.bin).
+    # benchmarks/ and tests/ are not installed.
     packages=setuptools.find_packages(include=["drpm_tf", "drpm_tf.*",
                                                "disentanglement_ext",
-                                               "disentanglement_ext.*",
-                                               "scripts"]),
+                                               "disentanglement_ext.*"]),
     # The gin files, found through their package (a wheel has them as a
     # checkout does).
     package_data={
@@ -114,10 +112,11 @@ setuptools.setup(
     cmdclass={"build_py": BuildPyWithShim},
     entry_points={
         "console_scripts": [
-            "drpm-demo=scripts.demo:main",
-            "drpm-train-generative=scripts.train_generative:main",
-            "drpm-evaluate-generative=scripts.evaluate_generative:main",
-            "drpm-sample-partitions=scripts.sample_partitions:main",
+            "drpm-demo=drpm_tf.bin.demo:main",
+            "drpm-train-generative=drpm_tf.bin.train_generative:main",
+            "drpm-evaluate-generative=drpm_tf.bin.evaluate_generative:main",
+            "drpm-sample-partitions=drpm_tf.bin.sample_partitions:main",
+            "drpm-generative-report=drpm_tf.bin.generative_report:main",
             "drpm-train-weak=disentanglement_ext.bin.train_weak:main",
             "drpm-dlib-evaluate=disentanglement_ext.bin.dlib_evaluate:main",
             "drpm-evaluate-weak=disentanglement_ext.bin.evaluate_weak:main",

@@ -17,25 +17,8 @@
    heads, the decoder and the priors still train).
 
 With `prior_init = 'random'` (and `pretrain_steps = 0`) only stage 2 runs, from
-randomly initialized priors. A run directory holds:
-
-```none
-<model_dir>/drpm_run.json          marker: the directory is a run of ours
-<model_dir>/run_config.gin         the gin bindings in force (compared on
-                                   resume); config_changes.txt: applied
-                                   changes
-<model_dir>/operative_config.gin   gin config of the run (written at start)
-<model_dir>/checkpoints/           tf.train.CheckpointManager: model, both
-                                   optimizers, the stage counters and the
-                                   model's random stream; resumed from
-<model_dir>/initialization/        the model right after the mixture
-                                   initialization (stage 1's result)
-<model_dir>/tensorboard/           scalars of every loss term and schedule
-<model_dir>/results/train.json     steps, wall time, final loss terms
-<model_dir>/results/evaluation.json  written by `evaluate_generative`
-<model_dir>/results/evaluation_initialization.json  the same for the
-                                   initialization (`stage='initialization'`)
-```
+randomly initialized priors. `drpm_tf.generative_layout` lists the files of a
+run directory.
 
 Nothing is lost (docs/troubleshooting.md). Every setting, the dataset and the
 model are checked before the run directory is touched, and `overwrite`
@@ -91,6 +74,7 @@ from sklearn import metrics as sk_metrics
 from drpm_tf import checkpointing
 from drpm_tf import datasets
 from drpm_tf import errors
+from drpm_tf import generative_layout as layout
 from drpm_tf import gin_config
 from drpm_tf import pretraining
 from drpm_tf import prior_purity
@@ -98,17 +82,11 @@ from drpm_tf import run_directory
 from drpm_tf.distributions import DifferentiableRandomPartition
 from drpm_tf.models import DRPMVAE
 
-__all__ = ['train_generative', 'load_trained_model', 'evaluate_generative',
-           'format_evaluation', 'posterior_agreement', 'clustering_accuracy',
+__all__ = ['train_generative', 'train_with_gin', 'load_trained_model',
+           'evaluate_generative', 'format_evaluation', 'print_evaluation', 'posterior_agreement', 'clustering_accuracy',
            'clustering_scores']
 
-OPERATIVE_CONFIG = 'operative_config.gin'
-CHECKPOINTS = 'checkpoints'
-INITIALIZATION = 'initialization'
-TRAIN_RESULTS = os.path.join('results', 'train.json')
 RUN_KIND = 'drpm-train-generative'
-# Runs made before run markers existed are recognized by these files.
-LEGACY_SIGNATURES = (OPERATIVE_CONFIG, os.path.join(CHECKPOINTS, 'checkpoint'))
 # Settings a resumed run may change. They take effect from the resumed step:
 # the learning rates are re-set after restoring the optimizers, a larger
 # `num_steps` trains on (the annealing is `drpm_vae.anneal_steps`', unchanged),
@@ -118,7 +96,7 @@ RESUMABLE_BINDINGS = frozenset(
         'num_steps', 'learning_rate', 'pretrain_learning_rate',
         'checkpoint_every', 'log_every', 'progress', 'overwrite')] +
     ['load_dataset.path'])
-_STAGES = ('final', INITIALIZATION)
+_STAGES = ('final', layout.INITIALIZATION)
 _PRIOR_INITS = ('random', 'mixture')
 _STAGE_NAMES = ('autoencoder pretraining (stage 1)',
                 'DRPM-VAE training (stage 2)')
@@ -193,9 +171,9 @@ def _prepare_run_directory(model_dir, overwrite):
   """Under the run lock: empties our run for `overwrite`, else checks that
   the directory is usable; then marks it as ours."""
   if overwrite:
-    run_directory.clear_run(model_dir, LEGACY_SIGNATURES)
+    run_directory.clear_run(model_dir, layout.LEGACY_SIGNATURES)
   else:
-    run_directory.check_usable(model_dir, LEGACY_SIGNATURES)
+    run_directory.check_usable(model_dir, layout.LEGACY_SIGNATURES)
   run_directory.mark(model_dir, RUN_KIND)
 
 
@@ -350,7 +328,7 @@ def train_generative(model_dir, num_steps=1000, batch_size=256,
   _check_settings(settings)
   run_directory.check_writable(model_dir)
   # Before a lock file is created in it (checked again under the lock).
-  run_directory.check_usable(model_dir, LEGACY_SIGNATURES)
+  run_directory.check_usable(model_dir, layout.LEGACY_SIGNATURES)
   _check_run_kind(model_dir, overwrite)
   data = datasets.load_dataset()
   _check_batch_sizes(settings, data)
@@ -360,6 +338,19 @@ def train_generative(model_dir, num_steps=1000, batch_size=256,
     run_directory.check_config_changes(model_dir, _run_config(settings),
                                        RESUMABLE_BINDINGS, log=_log)
     return _train_in_directory(model_dir, model, data, **settings)
+
+
+def train_with_gin(model_dir, overwrite=False, gin_config_files=None,
+                   gin_bindings=None):
+  """`drpm-train-generative`: parses gin (its mistakes are `ConfigError`s),
+  then trains or resumes the run in `model_dir` (`train_generative`).
+
+  `gin_config_files` may name the packaged configs from any directory
+  (`drpm_tf/gin_configs/generative/digits_quick.gin`, see
+  `drpm_tf.gin_configs`).
+  """
+  gin_config.parse(gin_config_files, gin_bindings)
+  return train_generative(model_dir, overwrite=overwrite)
 
 
 def _train_in_directory(model_dir, model, data, *, num_steps, batch_size,
@@ -384,7 +375,7 @@ def _train_in_directory(model_dir, model, data, *, num_steps, batch_size,
       model=model, optimizer=optimizer, pretrain_optimizer=pretrain_optimizer,
       pretrain_steps_done=pretrained, mixture_initialized=initialized,
       stage_seconds=seconds)
-  checkpoints = os.path.join(model_dir, CHECKPOINTS)
+  checkpoints = os.path.join(model_dir, layout.CHECKPOINTS)
   restored = checkpointing.restore_latest(checkpoint, checkpoints, log=_log)
   resumed_from = dict(pretrain=int(pretrained.numpy()),
                       train=int(optimizer.iterations.numpy()))
@@ -395,9 +386,11 @@ def _train_in_directory(model_dir, model, data, *, num_steps, batch_size,
   optimizer.learning_rate.assign(learning_rate)
   pretrain_optimizer.learning_rate.assign(pretrain_learning_rate)
   manager = tf.train.CheckpointManager(checkpoint, checkpoints, max_to_keep=3)
-  run_directory.write_atomic(os.path.join(model_dir, OPERATIVE_CONFIG),
+  run_directory.write_atomic(
+      os.path.join(model_dir, layout.OPERATIVE_CONFIG),
                              gin.operative_config_str())
-  writer = tf.summary.create_file_writer(os.path.join(model_dir, 'tensorboard'))
+  writer = tf.summary.create_file_writer(
+      os.path.join(model_dir, layout.TENSORBOARD))
   state = (model.variables + optimizer.variables +
            pretrain_optimizer.variables)
 
@@ -450,7 +443,7 @@ def _train_in_directory(model_dir, model, data, *, num_steps, batch_size,
     _check_finite_state(model.variables, 0, pretrain_steps)
     # Kept apart from the rotating checkpoints, to evaluate stage 1 alone.
     tf.train.Checkpoint(model=model).write(
-        os.path.join(model_dir, INITIALIZATION, 'model'))
+        os.path.join(model_dir, layout.INITIALIZATION, 'model'))
     began = save(0, began, pretrain_steps)
 
   # Stage 2: DRPM-VAE training.
@@ -498,7 +491,8 @@ def _train_in_directory(model_dir, model, data, *, num_steps, batch_size,
   writer.flush()
   if terms or pretrain_loss is not None:
     pretrain_seconds, train_seconds = (float(v) for v in seconds.numpy())
-    run_directory.write_json(os.path.join(model_dir, TRAIN_RESULTS), dict(
+    run_directory.write_json(
+        os.path.join(model_dir, layout.TRAIN_RESULTS), dict(
         dataset=data.name, steps=num_steps, pretrain_steps=pretrain_steps,
         prior_init=prior_init, resumed_from=resumed_from,
         pretrain_seconds=pretrain_seconds, train_seconds=train_seconds,
@@ -516,6 +510,16 @@ def _check_stage(stage):
                              f'{stage!r}.')
 
 
+def _check_selectors(config):
+  """Refuses a config that binds the model under its former gin name: the
+  unknown bindings would be skipped and the model built with defaults."""
+  with open(config, encoding='utf-8') as f:
+    if any(line.startswith('DRPMVAE.') for line in f):
+      raise errors.RunDirectoryError(
+          f"{config} binds the model as 'DRPMVAE', its former gin name: "
+          "replace 'DRPMVAE.' by 'drpm_vae.' in it.")
+
+
 def load_trained_model(model_dir, stage='final', log=_log):
   """Rebuilds the model of `model_dir` from its gin config and a checkpoint.
 
@@ -529,25 +533,26 @@ def load_trained_model(model_dir, stage='final', log=_log):
       damaged.
   """
   _check_stage(stage)
-  config = os.path.join(model_dir, OPERATIVE_CONFIG)
-  if stage == INITIALIZATION:
-    path = os.path.join(model_dir, INITIALIZATION, 'model')
+  config = os.path.join(model_dir, layout.OPERATIVE_CONFIG)
+  if stage == layout.INITIALIZATION:
+    path = os.path.join(model_dir, layout.INITIALIZATION, 'model')
     found = tf.io.gfile.exists(path + '.index')
-    where = os.path.join(model_dir, INITIALIZATION)
+    where = os.path.join(model_dir, layout.INITIALIZATION)
   else:
     found = tf.train.get_checkpoint_state(
-        os.path.join(model_dir, CHECKPOINTS)) is not None
-    where = os.path.join(model_dir, CHECKPOINTS)
+        os.path.join(model_dir, layout.CHECKPOINTS)) is not None
+    where = os.path.join(model_dir, layout.CHECKPOINTS)
   if not os.path.isfile(config) or not found:
     raise errors.RunDirectoryError(
         f'{model_dir} holds no {stage} model of drpm-train-generative '
-        f'(expected {OPERATIVE_CONFIG} and a checkpoint in {where}).')
+        f'(expected {layout.OPERATIVE_CONFIG} and a checkpoint in {where}).')
+  _check_selectors(config)
   gin_config.parse([config], [], skip_unknown=True, finalize=False)
   data = datasets.load_dataset()
   seed = gin.query_parameter('train_generative.seed')
   model = DRPMVAE(input_dim=data.x_train.shape[1], seed=seed)
   checkpoint = tf.train.Checkpoint(model=model)
-  if stage == INITIALIZATION:
+  if stage == layout.INITIALIZATION:
     try:
       checkpoint.read(path).expect_partial()
     except checkpointing.READ_ERRORS as error:
@@ -644,9 +649,18 @@ def evaluate_generative(model_dir, seed=0, samples_per_prior=100,
                 num_clusters=model.num_clusters, stage=stage,
                 model=model_scores, kmeans=kmeans_scores, kmeans_seed=seed,
                 prior_purity=purity)
-  name = ('evaluation.json' if stage == 'final' else
-          f'evaluation_{stage}.json')
-  run_directory.write_json(os.path.join(model_dir, 'results', name), result)
+  run_directory.write_json(
+      os.path.join(model_dir, layout.EVALUATION_RESULTS[stage]), result)
+  return result
+
+
+def print_evaluation(model_dir, seed=0, samples_per_prior=100, stage='final'):
+  """`drpm-evaluate-generative`: `evaluate_generative`, printed as
+  Markdown (`format_evaluation`); returns the result."""
+  result = evaluate_generative(model_dir, seed=seed,
+                               samples_per_prior=samples_per_prior,
+                               stage=stage)
+  print(format_evaluation(result), flush=True)
   return result
 
 

@@ -10,7 +10,7 @@ from packaging.requirements import Requirement
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # drpm_baseline: the benchmarks' temporary copy of drpm_tf at a baseline
 # revision (our own code, read from git at benchmark time).
-FIRST_PARTY = {"drpm_tf", "disentanglement_ext", "scripts", "drpm_baseline"}
+FIRST_PARTY = {"drpm_tf", "disentanglement_ext", "drpm_baseline"}
 
 
 def normalize(name):
@@ -70,12 +70,11 @@ def undeclared(modules, declared):
               for dist in providers.get(module, ()))}
 
 
-def split_scripts():
-  """(core, dlib) script files outside the packages (the console scripts
-  still in scripts/, the benchmarks): dlib's import disentanglement_ext."""
+def split_benchmarks():
+  """(core, dlib) benchmark scripts (benchmarks/, not installed): dlib's
+  import disentanglement_ext."""
   core, dlib = [], []
-  for folder in ("scripts", "benchmarks"):
-    for path in python_files([os.path.join(ROOT, folder)]):
-      (dlib if "disentanglement_ext" in set(imports_of(path)) else core).append(
-          path)
+  for path in python_files([os.path.join(ROOT, "benchmarks")]):
+    (dlib if "disentanglement_ext" in set(imports_of(path)) else core).append(
+        path)
   return core, dlib

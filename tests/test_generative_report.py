@@ -3,7 +3,7 @@
 import json
 import os
 
-from scripts import generative_report
+from drpm_tf import generative_report
 
 
 def _run(root, name, seed, acc, share):
@@ -42,7 +42,7 @@ def test_report_uses_the_sample_standard_deviation(tmp_path):
   exact = [_run(str(tmp_path), f'exact{s}', s, 0.7, 0.5) for s in range(3)]
   output = str(tmp_path / 'docs' / 'generative.md')
   os.makedirs(os.path.dirname(output))
-  text = generative_report.build_report(runs, str(tmp_path / 'figures'),
+  text = generative_report.write_report(runs, str(tmp_path / 'figures'),
                                         output, exact)
   # ddof = 1: std of (0.8, 0.9, 1.0) is 0.1 (ddof = 0 would give 0.082).
   assert '| DRPM-VAE, bound KL (default) | 0.900 ± 0.100 |' in text

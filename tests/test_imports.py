@@ -130,3 +130,26 @@ def test_layering(module, forbidden):
   graph = import_graph(module_files())
   assert not any(t == forbidden or t.startswith(forbidden + ".")
                  for t in graph[module])
+
+
+def test_library_code_lives_in_the_packages():
+  """No top-level `scripts` package (the console scripts are the packages'
+  `bin/` modules), and no test imports one."""
+  assert not os.path.exists(os.path.join(ROOT, "scripts"))
+  for package in PACKAGES:
+    assert os.path.isfile(os.path.join(ROOT, package, "bin", "__init__.py"))
+  tests = os.path.join(ROOT, "tests")
+  for directory, _, names in os.walk(tests):
+    for name in names:
+      if name.endswith(".py"):
+        with open(os.path.join(directory, name), encoding="utf-8") as f:
+          tree = ast.parse(f.read())
+        for node in ast.walk(tree):
+          if isinstance(node, ast.Import):
+            modules = [alias.name for alias in node.names]
+          elif isinstance(node, ast.ImportFrom) and not node.level:
+            modules = [node.module]
+          else:
+            continue
+          assert not any(m == "scripts" or m.startswith("scripts.")
+                         for m in modules), os.path.join(directory, name)

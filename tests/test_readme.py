@@ -4,7 +4,6 @@ import os
 import re
 
 import numpy as np
-import pytest
 
 import cli_runs
 
@@ -34,33 +33,31 @@ def test_readme_example_runs():
 
 
 def test_demo_writes_png(tmp_path):
-  from scripts import demo
+  from drpm_tf import demo  # pylint: disable=g-import-not-at-top
   out = tmp_path / "demo"
-  demo.main(["--output_dir", str(out), "--seed", "1"])
-  path = out / "drpm_partitions.png"
-  assert path.is_file() and path.stat().st_size > 0
+  path = demo.run_demo(str(out), seed=1)
+  assert path == str(out / "drpm_partitions.png")
+  assert os.path.isfile(path) and os.path.getsize(path) > 0
   with open(path, "rb") as f:
     assert f.read(8) == PNG_SIGNATURE
-  import matplotlib
+  import matplotlib  # pylint: disable=g-import-not-at-top
   matplotlib.use("Agg")
-  import matplotlib.image
-  image = matplotlib.image.imread(str(path))
+  import matplotlib.image  # pylint: disable=g-import-not-at-top
+  image = matplotlib.image.imread(path)
   assert image.ndim == 3 and image.shape[2] in (3, 4)
   assert np.prod(image.shape[:2]) > 0
 
 
-def test_demo_bad_arguments_are_one_line(tmp_path, capsys, monkeypatch):
-  from scripts import demo
-  monkeypatch.setattr("sys.argv", ["drpm-demo"])
-  monkeypatch.delenv("DRPM_TF_VERBOSE", raising=False)
+def test_demo_bad_arguments_are_one_line(tmp_path):
   a_file = tmp_path / "a_file"
   a_file.write_text("")
-  for argv, expected in (
-      (["--num_samples", "0", "--output_dir", str(tmp_path / "out")],
-       "--num_samples must be an integer >= 1; got 0"),
-      (["--output_dir", str(a_file)], f"--output_dir {a_file} is a file")):
-    with pytest.raises(SystemExit) as exit_info:
-      demo.main(argv)
-    cli_runs.assert_one_line("drpm-demo", exit_info.value.code,
-                             capsys.readouterr().err, expected)
+  cases = {
+      "count": (["--num_samples", "0", "--output_dir", str(tmp_path / "out")],
+                "--num_samples must be an integer >= 1; got 0"),
+      "file": (["--output_dir", str(a_file)],
+               f"--output_dir {a_file} is a file")}
+  done = cli_runs.run_all({name: cli_runs.command("drpm-demo", *argv)
+                           for name, (argv, _) in cases.items()})
+  for name, (_, expected) in cases.items():
+    cli_runs.assert_one_line("drpm-demo", *done[name], expected)
   assert not (tmp_path / "out").exists()

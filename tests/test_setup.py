@@ -12,7 +12,7 @@ import sys
 from dependencies import normalize
 from dependencies import requirements
 from dependencies import ROOT
-from dependencies import split_scripts
+from dependencies import split_benchmarks
 from dependencies import third_party_imports
 from dependencies import undeclared
 
@@ -23,7 +23,7 @@ AUTOSHIM = "disentanglement_ext.dlib_autoshim"
 def test_core_imports_are_declared():
   declared = {normalize(r.name) for r in requirements() + requirements("tf")}
   modules = third_party_imports([os.path.join(ROOT, "drpm_tf")] +
-                                split_scripts()[0])
+                                split_benchmarks()[0])
   assert {"tensorflow", "tensorflow_probability", "gin"} <= set(modules)
   missing = undeclared(modules, declared)
   assert not missing, f"not in install_requires or the `tf` extra: {missing}"

@@ -9,7 +9,6 @@ and 4, a checkpoint every 2 steps.
 import os
 import re
 import shutil
-import sys
 
 import gin
 import numpy as np
@@ -18,6 +17,7 @@ import tensorflow as tf
 
 from drpm_tf import datasets
 from drpm_tf import errors
+from drpm_tf import generative_layout
 from drpm_tf import gin_configs
 from drpm_tf import run_directory
 from drpm_tf import training
@@ -120,7 +120,7 @@ def _copy(model_dir, tmp_path):
 
 
 def _checkpoints(model_dir):
-  return os.path.join(model_dir, training.CHECKPOINTS)
+  return os.path.join(model_dir, generative_layout.CHECKPOINTS)
 
 
 def _checkpoint_names(model_dir):
@@ -198,15 +198,15 @@ def test_overwrite_restarts_our_run_also_one_made_before_markers(
 
 
 def test_the_legacy_layout_is_recognized_by_either_file(tmp_path):
-  assert set(training.LEGACY_SIGNATURES) == {
+  assert set(generative_layout.LEGACY_SIGNATURES) == {
       'operative_config.gin', os.path.join('checkpoints', 'checkpoint')}
-  for signature in training.LEGACY_SIGNATURES:
+  for signature in generative_layout.LEGACY_SIGNATURES:
     run = tmp_path / signature.replace(os.sep, '_')
     os.makedirs(os.path.dirname(run / signature), exist_ok=True)
     (run / signature).write_text('')
     with pytest.raises(errors.RunDirectoryError):
       run_directory.check_usable(str(run))
-    run_directory.check_usable(str(run), training.LEGACY_SIGNATURES)
+    run_directory.check_usable(str(run), generative_layout.LEGACY_SIGNATURES)
 
 
 def test_a_run_of_another_trainer_is_not_resumed(tmp_path):
@@ -234,7 +234,7 @@ def test_pretraining_divergence_stops_at_once_and_saves_nothing_non_finite(
   assert 'Lower train_generative.pretrain_learning_rate' in message
   assert _checkpoint_names(run) == ['ckpt-1']
   assert _non_finite_variables(last) == []
-  assert not os.path.exists(os.path.join(run, training.TRAIN_RESULTS))
+  assert not os.path.exists(os.path.join(run, generative_layout.TRAIN_RESULTS))
   # Step 1's update was already huge: resuming from it diverges at the first
   # step, and the message says to start over instead.
   with pytest.raises(errors.TrainingDivergedError,
@@ -315,7 +315,7 @@ def test_loading_a_run_skips_a_damaged_checkpoint_and_moves_nothing(
   np.testing.assert_array_equal(model.prior_means.numpy(),
                                 reader.get_tensor(key))
   assert damage.snapshot(run) == before
-  damage.truncate_data(os.path.join(run, training.INITIALIZATION, 'model'))
+  damage.truncate_data(os.path.join(run, generative_layout.INITIALIZATION, 'model'))
   with pytest.raises(errors.RunDirectoryError,
                      match='initialization model .* does not restore'):
     training.load_trained_model(run, 'initialization')
@@ -438,20 +438,16 @@ def test_bad_settings_name_the_binding(tmp_path, settings, expected):
   assert not os.path.exists(run)
 
 
-def test_generative_report_names_the_missing_results(tmp_path, capsys,
-                                                     monkeypatch):
-  from scripts import generative_report  # pylint: disable=g-import-not-at-top
-  monkeypatch.setattr(sys, 'argv', ['generative_report.py'])
-  monkeypatch.delenv('DRPM_TF_VERBOSE', raising=False)
+def test_generative_report_names_the_missing_results(tmp_path):
   run = str(tmp_path / 'run')
-  with pytest.raises(SystemExit) as exit_info:
-    generative_report.main(['--runs', run, '--figures', str(tmp_path),
-                            '--output', str(tmp_path / 'report.md')])
-  assert exit_info.value.code == 2
+  done = cli_runs.run_all({'report': cli_runs.command(
+      'drpm-generative-report', '--runs', run, '--figures', str(tmp_path),
+      '--output', str(tmp_path / 'report.md'))})
   cli_runs.assert_one_line(
-      'generative_report.py', 2, capsys.readouterr().err,
+      'drpm-generative-report', *done['report'],
       os.path.join(run, 'results', 'evaluation.json'),
       'drpm-evaluate-generative --model_dir')
+  assert not os.path.exists(tmp_path / 'report.md')
 
 
 def test_a_step_with_a_non_finite_loss_or_gradient_changes_nothing():

@@ -7,7 +7,7 @@ from packaging.requirements import Requirement
 from dependencies import normalize
 from dependencies import requirements
 from dependencies import ROOT
-from dependencies import split_scripts
+from dependencies import split_benchmarks
 from dependencies import third_party_imports
 from dependencies import undeclared
 
@@ -52,7 +52,7 @@ def test_integration_imports_are_declared():
   declared = {normalize(r.name)
               for r in requirements() + requirements("dlib")} | {DLIB}
   modules = third_party_imports([os.path.join(ROOT, "disentanglement_ext")] +
-                                split_scripts()[1])
+                                split_benchmarks()[1])
   assert {"disentanglement_lib", "tensorflow_hub"} <= set(modules)
   missing = undeclared(modules, declared)
   assert not missing, f"not in install_requires or the `dlib` extra: {missing}"

@@ -10,6 +10,7 @@ from scipy import stats
 import tensorflow as tf
 
 from drpm_tf import datasets
+from drpm_tf import generative_figures
 from drpm_tf import gin_configs
 from drpm_tf import errors
 from drpm_tf import prior_purity
@@ -17,7 +18,6 @@ from drpm_tf import training
 from drpm_tf.distributions import DifferentiableRandomPartition
 from drpm_tf.distributions import RelaxedPlackettLuce
 from drpm_tf.models import DRPMVAE
-from scripts import sample_partitions
 
 # Small but real: the paper's model shape scaled down so a run takes seconds.
 _BINDINGS = """
@@ -143,8 +143,9 @@ def test_clustering_accuracy_uses_the_best_label_map():
 
 def test_sample_figures_are_valid_pngs(trained, tmp_path):
   model, _ = trained
-  paths = sample_partitions.write_figures(model, (8, 8), str(tmp_path),
-                                          num_elements=16, samples_per_prior=4)
+  paths = generative_figures.write_figures(model, (8, 8), str(tmp_path),
+                                           num_elements=16,
+                                           samples_per_prior=4)
   for path in paths:
     with open(path, 'rb') as f:
       assert f.read(8) == b'\x89PNG\r\n\x1a\n'
@@ -157,8 +158,9 @@ def test_partition_purity_report_matches_the_drawn_partition(trained):
   model, _ = trained
   data = datasets.load_dataset('digits')
   classifier = prior_purity.train_digit_classifier(data.x_train, data.y_train)
-  report = sample_partitions.purity_report(model, classifier, num_elements=16,
-                                           num_partitions=3, seed=5)
+  report = generative_figures.purity_report(model, classifier,
+                                            num_elements=16, num_partitions=3,
+                                            seed=5)
   subset, images = prior_purity.sample_partition(model, 16, seed=5)
   assert report['drawn_partition'] == prior_purity.subset_purity(
       subset, classifier.predict(images))

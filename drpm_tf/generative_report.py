@@ -1,25 +1,22 @@
-"""Writes docs/generative.md from finished generative runs (one per seed).
+"""docs/generative.md from finished generative runs (one per seed).
 
-Usage: python scripts/generative_report.py --runs DIR [DIR ...]
-           [--exact_runs DIR [DIR ...]] --figures DIR --output docs/generative.md
-
-`--runs` are the default (Lemma 4 bound KL) runs, each evaluated twice
+`write_report` (`drpm-generative-report`, `make generative-docs`) reads the
+runs' results. `runs` are the default (Lemma 4 bound KL) runs, each evaluated twice
 (`drpm-evaluate-generative`, also with `--stage initialization`); the first of
-them also ran `drpm-sample-partitions`. `--exact_runs` are the same config with
+them also ran `drpm-sample-partitions`. `exact_runs` are the same config with
 `drpm_vae.kl_estimator = 'exact'`. Every number comes from the runs'
-`results/*.json`; nothing here is typed by hand. A run without them stops
-with one line naming the missing file (--verbose: with the traceback).
+`results/*.json`; nothing here is typed by hand. Every ± is the mean ±
+sample standard deviation over seeds (`drpm_tf.statistics`).
 """
-
-import argparse
 import json
 import os
 
 import numpy as np
 
-from drpm_tf import cli
 from drpm_tf import errors
+from drpm_tf import generative_layout as layout
 from drpm_tf import run_directory
+from drpm_tf import statistics
 
 # The targets this recipe is measured against (digits_quick.gin).
 TARGET_ACC = 0.85
@@ -28,16 +25,19 @@ TARGET_DISTINCT = 9
 TARGET_SECONDS = 300
 
 
+TRAIN = layout.TRAIN_RESULTS
+EVALUATION = layout.EVALUATION_RESULTS['final']
+INITIALIZATION = layout.EVALUATION_RESULTS[layout.INITIALIZATION]
+PARTITION_PURITY = layout.PARTITION_PURITY_RESULTS
 # The command that writes each results file of a run.
-_WRITERS = {'train.json': 'drpm-train-generative',
-            'evaluation.json': 'drpm-evaluate-generative',
-            'evaluation_initialization.json':
-                'drpm-evaluate-generative --stage initialization',
-            'partition_purity.json': 'drpm-sample-partitions'}
+_WRITERS = {TRAIN: 'drpm-train-generative',
+            EVALUATION: 'drpm-evaluate-generative',
+            INITIALIZATION: 'drpm-evaluate-generative --stage initialization',
+            PARTITION_PURITY: 'drpm-sample-partitions'}
 
 
 def _load(run, name):
-  path = os.path.join(run, 'results', name)
+  path = os.path.join(run, name)
   try:
     with open(path, encoding='utf-8') as f:
       return json.load(f)
@@ -52,10 +52,7 @@ def _load(run, name):
 
 
 def _mean_std(values):
-  """`mean ± sample std` (ddof = 1; a single value has no spread)."""
-  values = np.asarray(values, np.float64)
-  std = values.std(ddof=1) if len(values) > 1 else float('nan')
-  return f'{values.mean():.3f} ± {std:.3f}'
+  return statistics.format_mean_std(statistics.mean_std(values))
 
 
 def _row(label, results, key):
@@ -88,12 +85,18 @@ def _verdict(met):
 
 
 def build_report(runs, figures_dir, output, exact_runs=()):
-  evals = [_load(run, 'evaluation.json') for run in runs]
-  inits = [_load(run, 'evaluation_initialization.json') for run in runs]
-  trains = [_load(run, 'train.json') for run in runs]
-  exact_evals = [_load(run, 'evaluation.json') for run in exact_runs]
-  exact_trains = [_load(run, 'train.json') for run in exact_runs]
-  partitions = _load(runs[0], 'partition_purity.json')
+  """The Markdown text of docs/generative.md (`output` only places the
+  figure links relative to it).
+
+  Raises:
+    RunDirectoryError: a run lacks a results file, or it is not JSON.
+  """
+  evals = [_load(run, EVALUATION) for run in runs]
+  inits = [_load(run, INITIALIZATION) for run in runs]
+  trains = [_load(run, TRAIN) for run in runs]
+  exact_evals = [_load(run, EVALUATION) for run in exact_runs]
+  exact_trains = [_load(run, TRAIN) for run in exact_runs]
+  partitions = _load(runs[0], PARTITION_PURITY)
   seeds = [t['seed'] for t in trains]
   first, train0 = evals[0], trains[0]
   rows = [_row('DRPM-VAE, bound KL (default)', evals, 'model')]
@@ -224,21 +227,11 @@ def build_report(runs, figures_dir, output, exact_runs=()):
       'Prior purity should follow the mixture: priors on one digit decode '
       'that digit, a prior on two merged digits decodes both, so about 9 '
       'distinct digits among the 10 priors.', ''])
-  run_directory.write_atomic(output, text)
   return text
 
 
-def main(argv=None):
-  parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-  parser.add_argument('--runs', nargs='+', required=True)
-  parser.add_argument('--exact_runs', nargs='*', default=())
-  parser.add_argument('--figures', required=True)
-  parser.add_argument('--output', required=True)
-  cli.add_verbose_argument(parser)
-  args = parser.parse_args(argv)
-  print(cli.run(build_report, args.runs, args.figures, args.output,
-                args.exact_runs))
-
-
-if __name__ == '__main__':
-  main()
+def write_report(runs, figures_dir, output, exact_runs=()):
+  """Writes `build_report`'s text to `output` (atomically); returns it."""
+  text = build_report(runs, figures_dir, output, exact_runs)
+  run_directory.write_atomic(output, text)
+  return text

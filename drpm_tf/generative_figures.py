@@ -1,45 +1,29 @@
 """Figures of a trained DRPM-VAE like paper Figures 1, 7 and 8, and their purity.
 
-`drpm-sample-partitions --model_dir D [--num_elements 32] [--output_dir D/figures]`
-writes
+`sample_and_report` (`drpm-sample-partitions`) writes
+
 - `partition.png`: a partition `Y ~ p(Y; omega_p, s_p)` of `num_elements`
   elements sampled from the learned prior DRPM; each element is decoded from
   `z ~ N(mu_k, sigma_k^2)` of its subset `k`; one row per non-empty subset;
 - `prior_samples.png`: `samples_per_prior` decoded samples of every prior;
 
-and prints, for the drawn partition and pooled over `num_partitions` more,
+and reports, for the drawn partition and pooled over `num_partitions` more,
 the fraction of subsets whose decoded members a classifier trained on the
-labeled training images assigns to one digit (`drpm_tf.prior_purity`),
-also written to `D/results/partition_purity.json`. Bad settings and a run
-directory without a trained model stop with one line (--verbose: with the
-traceback).
+labeled training images assigns to one digit (`drpm_tf.prior_purity`).
 """
-
 import os
 
-from absl import app
-from absl import flags
 import matplotlib
-matplotlib.use('Agg')
+matplotlib.use('Agg')  # Headless: no display on CI machines.
 import matplotlib.pyplot as plt  # pylint: disable=g-import-not-at-top
 import numpy as np
 import tensorflow as tf
 
-from drpm_tf import cli
 from drpm_tf import errors
+from drpm_tf import generative_layout as layout
 from drpm_tf import prior_purity
 from drpm_tf import run_directory
 from drpm_tf import training
-
-FLAGS = flags.FLAGS
-flags.DEFINE_string('model_dir', None, 'Run directory.', required=True)
-flags.DEFINE_string('output_dir', None, 'Default: <model_dir>/figures.')
-flags.DEFINE_integer('num_elements', 32, 'Elements of the sampled partition.')
-flags.DEFINE_integer('samples_per_prior', 10, 'Columns of prior_samples.png.')
-flags.DEFINE_integer('seed', 0, 'Sampling seed.')
-flags.DEFINE_integer('num_partitions', 100, 'Partitions pooled for the '
-                     'subset purity.')
-cli.define_absl_verbose_flag()
 
 
 def _image_grid(ax, images, image_shape, rows, cols):
@@ -102,13 +86,25 @@ def purity_report(model, classifier, num_elements=32, num_partitions=100,
 
 def sample_and_report(model_dir, output_dir, num_elements, samples_per_prior,
                       seed, num_partitions):
-  """The figures and the purity report of the run in `model_dir`."""
+  """`drpm-sample-partitions`: the figures of the run in `model_dir` (to
+  `output_dir`, default `<model_dir>/figures`) and its partition purity
+  (printed, and written to `<model_dir>/results/partition_purity.json`).
+
+  Returns:
+    The purity report (`purity_report`, with the classifier's held-out
+    accuracy).
+
+  Raises:
+    ConfigError: a count < 1 or a negative seed.
+    RunDirectoryError: `output_dir` cannot be written, or `model_dir` holds
+      no trained model.
+  """
   for flag, value in (('--num_elements', num_elements),
                       ('--samples_per_prior', samples_per_prior),
                       ('--num_partitions', num_partitions)):
     errors.check_count(flag, value)
   errors.check_count('--seed', seed, minimum=0)
-  output_dir = output_dir or os.path.join(model_dir, 'figures')
+  output_dir = output_dir or os.path.join(model_dir, layout.FIGURES)
   run_directory.check_writable(output_dir, flag='--output_dir')
   model, data = training.load_trained_model(model_dir)
   paths = write_figures(model, data.image_shape, output_dir, num_elements,
@@ -129,21 +125,7 @@ def sample_and_report(model_dir, output_dir, num_elements, samples_per_prior,
         f"digit ({pooled['fraction_pure_multi']:.3f} of those with two or more "
         'members); classifier held-out accuracy '
         f"{report['classifier_test_accuracy']:.3f}.")
-  path = os.path.join(model_dir, 'results', 'partition_purity.json')
+  path = os.path.join(model_dir, layout.PARTITION_PURITY_RESULTS)
   run_directory.write_json(path, report)
   print(f'wrote {path}')
-
-
-def _main(argv):
-  del argv
-  cli.run(sample_and_report, FLAGS.model_dir, FLAGS.output_dir,
-          FLAGS.num_elements, FLAGS.samples_per_prior, FLAGS.seed,
-          FLAGS.num_partitions)
-
-
-def main():
-  app.run(_main)
-
-
-if __name__ == '__main__':
-  main()
+  return report

@@ -6,7 +6,7 @@ depend on the pixel values. Reports the median `tf.function` step time, the
 time of an MNIST-sized epoch (235 steps; target < 2 minutes on 2 CPU cores)
 and writes a markdown table.
 
-Usage: python scripts/bench_generative.py [--repeats 10] [--output FILE]
+Usage: python benchmarks/bench_generative.py [--repeats 10] [--output FILE]
 """
 
 import argparse
