@@ -428,20 +428,10 @@ def train(model_dir, overwrite=False, training_steps=300000, batch_size=64,
        training_steps, batch_size, checkpoint_every, log_every,
        max_checkpoints_to_keep, num_parallel_calls)
   run_directory.check_writable(model_dir)
-  # Multi-worker: the strategy must exist before other TF work.
-  dist = make_strategy(strategy, devices)
-  num_replicas = dist.num_replicas_in_sync if dist is not None else 1
-  if batch_size % num_replicas:
-    raise errors.ConfigError(
-        "train_weak.batch_size = {} is not divisible by the {} replicas of "
-        "strategy {!r}.".format(batch_size, num_replicas, strategy))
-  is_chief, task_name = worker_task(dist)
+  dist, is_chief, task_name = build_strategy(strategy, devices, batch_size)
   if is_chief:
     # Before a lock file is created in it (checked again under the lock).
     run_directory.check_usable(model_dir, run_layout.LEGACY_SIGNATURES)
-  if dist is not None:
-    _log("Strategy {!r}: {} replica(s), {} pairs each.".format(
-        strategy, num_replicas, batch_size // num_replicas))
   dataset = data_lib.get_dataset()  # gin: dataset.name
   # Validates weak_pairs.n_s (clear error) before anything is built.
   sampler = weak_pairs.WeakPairSampler(dataset)
@@ -453,23 +443,45 @@ def train(model_dir, overwrite=False, training_steps=300000, batch_size=64,
     if is_chief:
       prepare_run_directory(model_dir, overwrite, export)
       check_config_changes(model_dir)
-    return _train_in_directory(
-        model_dir, model, optimizer, checkpoint, dataset, sampler, dist,
-        is_chief, task_name, timer, training_steps=training_steps,
+    manager = restore(model_dir, checkpoint, learning_rate,
+                      max_checkpoints_to_keep, is_chief, task_name)
+    feed = _feed(dataset, model, data_cache_dir)
+    terms = train_steps(
+        model_dir, model, optimizer, checkpoint, manager, dataset, sampler,
+        dist, is_chief, task_name, feed, training_steps=training_steps,
         batch_size=batch_size, random_seed=random_seed,
-        learning_rate=learning_rate, checkpoint_every=checkpoint_every,
-        log_every=log_every, max_checkpoints_to_keep=max_checkpoints_to_keep,
-        export=export, num_parallel_calls=num_parallel_calls,
-        data_cache_dir=data_cache_dir, jit_compile=jit_compile)
+        checkpoint_every=checkpoint_every, log_every=log_every,
+        num_parallel_calls=num_parallel_calls, jit_compile=jit_compile)
+    if not is_chief:
+      return finish_worker(model_dir, checkpoint, task_name)
+    if terms is None:
+      terms = final_batch_terms(model, dataset, sampler, feed, training_steps,
+                                batch_size, random_seed)
+    return finish_chief(model_dir, model, terms, checkpoint, training_steps,
+                        sampler.n_s, export, random_seed, timer)
 
 
-def _train_in_directory(model_dir, model, optimizer, checkpoint, dataset,
-                        sampler, dist, is_chief, task_name, timer, *,
-                        training_steps, batch_size, random_seed,
-                        learning_rate, checkpoint_every, log_every,
-                        max_checkpoints_to_keep, export, num_parallel_calls,
-                        data_cache_dir, jit_compile):
-  """Restores, trains, writes results and exports (see `train`)."""
+def build_strategy(strategy, devices, batch_size):
+  """(strategy or None, is_chief, task_name); the global batch must split
+  evenly over the replicas."""
+  # Multi-worker: the strategy must exist before other TF work.
+  dist = make_strategy(strategy, devices)
+  num_replicas = dist.num_replicas_in_sync if dist is not None else 1
+  if batch_size % num_replicas:
+    raise errors.ConfigError(
+        "train_weak.batch_size = {} is not divisible by the {} replicas of "
+        "strategy {!r}.".format(batch_size, num_replicas, strategy))
+  if dist is not None:
+    _log("Strategy {!r}: {} replica(s), {} pairs each.".format(
+        strategy, num_replicas, batch_size // num_replicas))
+  is_chief, task_name = worker_task(dist)
+  return dist, is_chief, task_name
+
+
+def restore(model_dir, checkpoint, learning_rate, max_checkpoints_to_keep,
+            is_chief, task_name):
+  """Restores the newest checkpoint that restores; returns the manager this
+  worker saves with."""
   chief_checkpoints = os.path.join(model_dir, run_layout.CHECKPOINTS)
   restored = checkpointing.restore_latest(checkpoint, chief_checkpoints,
                                           log=_log)
@@ -477,47 +489,63 @@ def _train_in_directory(model_dir, model, optimizer, checkpoint, dataset,
     _log("Resumed from {} (step {}).".format(restored,
                                               int(checkpoint.step.numpy())))
   # The configured rate, not the one the checkpoint restored.
-  optimizer.learning_rate.assign(learning_rate)
-  manager = tf.train.CheckpointManager(
+  checkpoint.optimizer.learning_rate.assign(learning_rate)
+  return tf.train.CheckpointManager(
       checkpoint, chief_checkpoints if is_chief else
       os.path.join(model_dir, ".workers", task_name),
       max_to_keep=max_checkpoints_to_keep, checkpoint_name="ckpt")
+
+
+def train_steps(model_dir, model, optimizer, checkpoint, manager, dataset,
+                sampler, dist, is_chief, task_name, feed, *, training_steps,
+                batch_size, random_seed, checkpoint_every, log_every,
+                num_parallel_calls, jit_compile):
+  """Trains from the restored step to `training_steps`; returns the last
+  step's loss terms, or None if there was nothing left to train."""
   start = int(checkpoint.step.numpy())
-  feed = _feed(dataset, model, data_cache_dir)
-  terms = None
-  if start < training_steps:
-    writer = tf.summary.create_file_writer(
-        os.path.join(model_dir, run_layout.TENSORBOARD) if is_chief else
-        os.path.join(model_dir, ".workers", task_name,
-                     run_layout.TENSORBOARD))
-    pipeline = weak_pairs.weak_pair_dataset(
-        dataset, batch_size, seed=random_seed, n_s=sampler.n_s,
-        start_index=start, num_batches=training_steps - start,
-        num_parallel_calls=num_parallel_calls, **feed)
-    terms = training_loop(
-        make_train_step(model, optimizer, dist, batch_size, jit_compile),
-        pipeline, checkpoint, manager, writer, start, training_steps,
-        checkpoint_every, log_every)
-  else:
+  if start >= training_steps:
     _log("Checkpoint already at step {} >= training_steps {}.".format(
         start, training_steps))
-
-  if not is_chief:
-    shutil.rmtree(os.path.join(model_dir, ".workers", task_name),
-                  ignore_errors=True)
-    _log("Worker {} done at step {}.".format(task_name,
-                                             int(checkpoint.step.numpy())))
     return None
-  if terms is None:
-    # Resumed at the end: evaluate the loss on batch `training_steps - 1`.
-    (x1, x2), shared, _, known = next(iter(weak_pairs.weak_pair_dataset(
-        dataset, batch_size, seed=random_seed, n_s=sampler.n_s,
-        start_index=max(training_steps - 1, 0), num_batches=1, **feed)))
-    terms = model.compute_losses(x1, x2, shared,
-                                 tf.constant(training_steps, tf.int64),
-                                 known_factor=known)
+  tensorboard = (os.path.join(model_dir, run_layout.TENSORBOARD) if is_chief
+                 else os.path.join(model_dir, ".workers", task_name,
+                                   run_layout.TENSORBOARD))
+  pipeline = weak_pairs.weak_pair_dataset(
+      dataset, batch_size, seed=random_seed, n_s=sampler.n_s,
+      start_index=start, num_batches=training_steps - start,
+      num_parallel_calls=num_parallel_calls, **feed)
+  return training_loop(
+      make_train_step(model, optimizer, dist, batch_size, jit_compile),
+      pipeline, checkpoint, manager,
+      tf.summary.create_file_writer(tensorboard), start, training_steps,
+      checkpoint_every, log_every)
+
+
+def final_batch_terms(model, dataset, sampler, feed, training_steps,
+                      batch_size, random_seed):
+  """The loss terms on batch `training_steps - 1`: what a run resumed at its
+  end reports."""
+  (x1, x2), shared, _, known = next(iter(weak_pairs.weak_pair_dataset(
+      dataset, batch_size, seed=random_seed, n_s=sampler.n_s,
+      start_index=max(training_steps - 1, 0), num_batches=1, **feed)))
+  return model.compute_losses(x1, x2, shared,
+                              tf.constant(training_steps, tf.int64),
+                              known_factor=known)
+
+
+def finish_worker(model_dir, checkpoint, task_name):
+  """A non-chief worker removes its scratch checkpoints; returns None."""
+  shutil.rmtree(os.path.join(model_dir, ".workers", task_name),
+                ignore_errors=True)
+  _log("Worker {} done at step {}.".format(task_name,
+                                           int(checkpoint.step.numpy())))
+
+
+def finish_chief(model_dir, model, terms, checkpoint, training_steps, n_s,
+                 export, random_seed, timer):
+  """Writes the results, exports the model; returns the results dict."""
   results_dict = write_results(model_dir, terms, checkpoint, training_steps,
-                               model, sampler.n_s, time.time() - timer)
+                               model, n_s, time.time() - timer)
   if export:
     export_lib.export_model(model, model_dir, random_seed=random_seed)
     _log("Exported TF-Hub modules to {}/tfhub and "
@@ -525,7 +553,6 @@ def _train_in_directory(model_dir, model, optimizer, checkpoint, dataset,
   _log("Done: {}".format(json.dumps(
       {k: results_dict[k] for k in ("global_step", "loss", "elapsed_time")})))
   return results_dict
-
 
 def train_with_gin(model_dir, overwrite=False, gin_config_files=None,
                    gin_bindings=None):

@@ -53,11 +53,6 @@ VERBOSE_HELP = "show the traceback of user errors too (also: {}=1)".format(
     VERBOSE_ENV)
 
 
-def add_verbose_argument(parser):
-  """Adds `--verbose` to an `argparse` tool (read by `verbose_requested`)."""
-  parser.add_argument("--verbose", action="store_true", help=VERBOSE_HELP)
-
-
 def define_absl_verbose_flag():
   """Defines `--verbose` for an absl tool (read by `verbose_requested`)."""
   from absl import flags  # pylint: disable=g-import-not-at-top
@@ -104,4 +99,3 @@ def run_app(main, list_flags=()):
     return main(argv)
 
   app.run(checked_main, flags_parser=parse)
-

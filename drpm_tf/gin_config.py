@@ -104,6 +104,22 @@ def statements(config_file, including=()):
       yield statement
 
 
+def _values(parsed):
+  """{'selector.param': value} of parsed gin statements; later bindings
+  override earlier ones, as when gin applies them."""
+  from gin import config_parser  # pylint: disable=g-import-not-at-top
+  values = {}
+  for statement in parsed:
+    if isinstance(statement, config_parser.BindingStatement):
+      key = statement.selector
+      if statement.arg_name:
+        key += "." + statement.arg_name
+      if statement.scope:
+        key = statement.scope + "/" + key
+      values[key] = statement.value
+  return values
+
+
 def read_values(config_files):
   """{'train_weak.training_steps': 150, 'TABLE1_SEEDS': [0], ...} of files.
 
@@ -111,15 +127,16 @@ def read_values(config_files):
   configurable needs to be registered, nothing is bound); later bindings
   override earlier ones, as when gin applies them.
   """
+  return _values(statement for config_file in config_files
+                 for statement in statements(config_file))
+
+
+def read_text_values(text):
+  """{'selector.param': value} of a gin config text (parsed, not bound).
+
+  `include` statements are not followed (operative configs have none).
+  """
+  from gin import config  # pylint: disable=g-import-not-at-top
   from gin import config_parser  # pylint: disable=g-import-not-at-top
-  values = {}
-  for config_file in config_files:
-    for statement in statements(config_file):
-      if isinstance(statement, config_parser.BindingStatement):
-        key = statement.selector
-        if statement.arg_name:
-          key += "." + statement.arg_name
-        if statement.scope:
-          key = statement.scope + "/" + key
-        values[key] = statement.value
-  return values
+  return _values(config_parser.ConfigParser(
+      text, config.ParserDelegate(skip_unknown=True)))

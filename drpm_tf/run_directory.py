@@ -26,6 +26,7 @@ import shutil
 import tempfile
 
 from drpm_tf import errors
+from drpm_tf import gin_config
 
 MARKER = "drpm_run.json"
 LOCK = ".run.lock"
@@ -201,30 +202,10 @@ def is_locked(model_dir, name=LOCK):
   return False
 
 
-def read_bindings(text):
-  """{'selector.param': value} of a gin config text (parsed, not bound).
-
-  `include` statements are not followed (operative configs have none).
-  """
-  from gin import config  # pylint: disable=g-import-not-at-top
-  from gin import config_parser  # pylint: disable=g-import-not-at-top
-  values = {}
-  parser = config_parser.ConfigParser(text, config.ParserDelegate(
-      skip_unknown=True))
-  for statement in parser:
-    if isinstance(statement, config_parser.BindingStatement):
-      key = statement.selector
-      if statement.arg_name:
-        key += "." + statement.arg_name
-      if statement.scope:
-        key = statement.scope + "/" + key
-      values[key] = statement.value
-  return values
-
-
 def config_changes(saved_text, new_text):
   """[(binding, saved value, new value)] that differ between two configs."""
-  saved, new = read_bindings(saved_text), read_bindings(new_text)
+  saved = gin_config.read_text_values(saved_text)
+  new = gin_config.read_text_values(new_text)
   missing = object()
   changes = []
   for key in sorted(set(saved) | set(new)):

@@ -39,6 +39,7 @@ import numpy as np
 import tensorflow as tf
 
 from drpm_tf import errors
+from drpm_tf import gaussian
 from drpm_tf.distributions import DifferentiableRandomPartition
 from drpm_tf.schedules import ExponentialAnnealing
 
@@ -69,19 +70,6 @@ def _dense(units, initializers, **kwargs):
 def _mlp(units, initializers, name):
   return tf.keras.Sequential(
       [_dense(u, initializers, activation='relu') for u in units], name=name)
-
-
-def _gaussian_kl(mean, log_var, prior_mean, prior_log_var):
-  """`KL(N(mean, e^log_var) || N(prior_mean, e^prior_log_var))`, summed over dims.
-
-  `mean`, `log_var`: `[n, d]`; priors `[K, d]`; returns `[K, n]`.
-  """
-  mean, log_var = mean[None], log_var[None]
-  prior_mean, prior_log_var = prior_mean[:, None], prior_log_var[:, None]
-  return 0.5 * tf.reduce_sum(
-      prior_log_var - log_var +
-      (tf.exp(log_var) + tf.square(mean - prior_mean)) * tf.exp(-prior_log_var)
-      - 1., axis=-1)
 
 
 def _keras_inspectable(cls):
@@ -304,8 +292,9 @@ class DRPMVAE(tf.keras.Model):
                                               weights['temperature'])
     sample = posterior.sample_components(self.num_partition_samples,
                                          seed=seeds[:, 1])
-    kl_matrix = _gaussian_kl(mean, log_var, self.prior_means,
-                             self.prior_log_vars)  # [K, n]
+    kl_matrix = tf.reduce_sum(gaussian.kl_per_dim(
+        mean[None], log_var[None], self.prior_means[:, None],
+        self.prior_log_vars[:, None]), axis=-1)  # [K, n]
     kl_z = tf.reduce_mean(
         tf.reduce_sum(sample.partition * kl_matrix, axis=[-2, -1]))
     prior = self.prior_partition(n, weights['temperature'])
