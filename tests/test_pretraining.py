@@ -131,7 +131,10 @@ def pretrained(tmp_path_factory):
   gin.clear_config()
   gin.parse_config(_BINDINGS)
   model_dir = str(tmp_path_factory.mktemp('pretrained'))
-  model = training.train_generative(model_dir, num_steps=0, pretrain_steps=60)
+  # Stage 2 needs a step; the initialization model is stage 1's result.
+  training.train_generative(model_dir, num_steps=1, pretrain_steps=60)
+  gin.clear_config()
+  model, _ = training.load_trained_model(model_dir, stage='initialization')
   gin.clear_config()
   return model
 
