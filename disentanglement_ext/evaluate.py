@@ -43,7 +43,6 @@ References:
   Burda, Grosse, Salakhutdinov. Importance Weighted Autoencoders. ICLR 2016
   (Section 5.2, active units).
 """
-import json
 import math
 import os
 import time

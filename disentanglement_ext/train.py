@@ -49,7 +49,6 @@ import sys
 import time
 
 import gin
-import numpy as np
 import tensorflow as tf
 
 from disentanglement_ext import compat  # noqa: F401  pylint: disable=unused-import

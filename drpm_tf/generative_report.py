@@ -1,9 +1,9 @@
 """docs/generative.md from finished generative runs (one per seed).
 
 `write_report` (`drpm-generative-report`, `make generative-docs`) reads the
-runs' results. `runs` are the default (Lemma 4 bound KL) runs, each evaluated twice
-(`drpm-evaluate-generative`, also with `--stage initialization`); the first of
-them also ran `drpm-sample-partitions`. `exact_runs` are the same config with
+runs' results. `runs` are the default (Lemma 4 bound KL) runs, each
+evaluated twice (`drpm-evaluate-generative`, also with `--stage
+initialization`); the first of them also ran `drpm-sample-partitions`. `exact_runs` are the same config with
 `drpm_vae.kl_estimator = 'exact'`. Every number comes from the runs'
 `results/*.json`; nothing here is typed by hand. Every ± is the mean ±
 sample standard deviation over seeds (`drpm_tf.statistics`).
@@ -202,8 +202,8 @@ def build_report(runs, figures_dir, output, exact_runs=()):
       'own prior; the KL term pulls the rest towards neighbouring priors, '
       'which limits how much stage 2 can sharpen the clusters. This is a '
       'short CPU run on a small dataset, not the paper\'s MNIST experiment '
-      '(`drpm_tf/gin_configs/generative/mnist.gin`, 512 epochs, or `mnist_quick.gin`, '
-      'about 20 minutes; both need a local mnist.npz). The '
+      '(`drpm_tf/gin_configs/generative/mnist.gin`, 512 epochs, or '
+      '`mnist_quick.gin`, about 20 minutes; both need a local mnist.npz). The '
       'paper reports samples, not clustering scores.', '',
       '## MNIST: what to expect from `mnist_quick.gin`', '',
       'Not measured here: this machine has no MNIST file and nothing is '

@@ -83,8 +83,8 @@ from drpm_tf.distributions import DifferentiableRandomPartition
 from drpm_tf.models import DRPMVAE
 
 __all__ = ['train_generative', 'train_with_gin', 'load_trained_model',
-           'evaluate_generative', 'format_evaluation', 'print_evaluation', 'posterior_agreement', 'clustering_accuracy',
-           'clustering_scores']
+           'evaluate_generative', 'format_evaluation', 'print_evaluation',
+           'posterior_agreement', 'clustering_accuracy', 'clustering_scores']
 
 RUN_KIND = 'drpm-train-generative'
 # Settings a resumed run may change. They take effect from the resumed step:
@@ -388,7 +388,7 @@ def _train_in_directory(model_dir, model, data, *, num_steps, batch_size,
   manager = tf.train.CheckpointManager(checkpoint, checkpoints, max_to_keep=3)
   run_directory.write_atomic(
       os.path.join(model_dir, layout.OPERATIVE_CONFIG),
-                             gin.operative_config_str())
+      gin.operative_config_str())
   writer = tf.summary.create_file_writer(
       os.path.join(model_dir, layout.TENSORBOARD))
   state = (model.variables + optimizer.variables +
@@ -491,8 +491,8 @@ def _train_in_directory(model_dir, model, data, *, num_steps, batch_size,
   writer.flush()
   if terms or pretrain_loss is not None:
     pretrain_seconds, train_seconds = (float(v) for v in seconds.numpy())
-    run_directory.write_json(
-        os.path.join(model_dir, layout.TRAIN_RESULTS), dict(
+    results = os.path.join(model_dir, layout.TRAIN_RESULTS)
+    run_directory.write_json(results, dict(
         dataset=data.name, steps=num_steps, pretrain_steps=pretrain_steps,
         prior_init=prior_init, resumed_from=resumed_from,
         pretrain_seconds=pretrain_seconds, train_seconds=train_seconds,

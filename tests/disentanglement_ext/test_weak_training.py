@@ -1,7 +1,6 @@
 """drpm-train-weak: clear errors, kill -9 + resume, exact resume, results layout."""
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
