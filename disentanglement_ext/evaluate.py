@@ -168,6 +168,16 @@ def _features(model, pairs, sample_seed=None):
   return features
 
 
+def active_dims(means, threshold=ACTIVE_DIM_VARIANCE):
+  """(variance of each dim's posterior mean over the rows, active mask)."""
+  means = np.asarray(means, np.float64)
+  if means.ndim != 2 or means.shape[0] < 2:
+    raise ValueError("means must be a [num_images >= 2, num_latent] array; "
+                     "got shape {}.".format(means.shape))
+  variance = means.var(axis=0, ddof=1)
+  return variance, variance > threshold
+
+
 def pairs_needed(min_pairs_per_factor, num_factors, n_s, margin=1.15):
   """Pairs to draw so every S and I classifier sees ~`min_pairs_per_factor`.
 
@@ -289,8 +299,7 @@ def evaluate_weak(model_dir, output_dir=None, min_pairs_per_factor=1000,
   estimated = test["mask"].sum(-1)
   sampled = test["sampled_mask"].sum(-1)
   true = test["shared_factors"].sum(-1).astype(np.float64)
-  mean_variance = splits["train"]["means"].var(axis=0, ddof=1)
-  active = mean_variance > ACTIVE_DIM_VARIANCE
+  mean_variance, active = active_dims(splits["train"]["means"])
   fit_shared, fit_changed = _per_factor_counts(splits["train"]["shared_factors"])
   score_shared, score_changed = _per_factor_counts(test["shared_factors"])
   result = {

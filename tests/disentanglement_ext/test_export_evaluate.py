@@ -114,6 +114,13 @@ def test_end_to_end(tmp_path, name):
   assert weak["true_num_shared_factors_mean"] == n_s
   assert 0. <= weak["num_shared_dims_mean"] <= 10.
   assert weak["num_shared_dims_mse"] >= 0.
+  active = np.array(weak["active_dims_mask"], bool)
+  assert weak["num_active_dims"] == active.sum()
+  np.testing.assert_array_equal(
+      active, np.array(weak["posterior_mean_variance"]) >
+      evaluate.ACTIVE_DIM_VARIANCE)
+  assert 0. <= weak["num_shared_active_dims_mean"] <= min(
+      weak["num_shared_dims_mean"], active.sum()) + 1e-6
   with open(os.path.join(model_dir, "weak_evaluation", "results", "json",
                          "evaluation_results.json")) as f:
     assert json.load(f)["aggregation"] == name
@@ -153,3 +160,16 @@ def test_dlib_evaluate_never_deletes_an_output_dir_that_is_not_its_own(
   assert sorted(os.listdir(output)) == ["my_notes.txt", "results"]
   with pytest.raises(errors.RunDirectoryError, match="no TF-Hub module"):
     evaluate.dlib_evaluate(str(tmp_path / "missing"), str(tmp_path / "new"))
+
+
+def test_active_dims_are_the_dims_whose_means_vary():
+  rng = np.random.default_rng(0)
+  scales = np.array([1., 0.05, 0.5, 0.])
+  means = rng.normal(size=(4000, 4)) * scales + 3.
+  variance, active = evaluate.active_dims(means)
+  np.testing.assert_allclose(variance, scales ** 2, rtol=0.1, atol=1e-12)
+  np.testing.assert_array_equal(active, [True, False, True, False])
+  _, active = evaluate.active_dims(means, threshold=0.001)
+  np.testing.assert_array_equal(active, [True, True, True, False])
+  with pytest.raises(ValueError, match="means must be"):
+    evaluate.active_dims(means[:1])
