@@ -4,13 +4,18 @@
 `table1_<preset>.md` and `.csv` (mean ± sample std over seeds) and the plots
 `table1_<preset>.png` (Table 1), `figure5_<preset>.png` (MSE between the
 estimated number of shared dims and n_s) and `shared_dims_<preset>.png`
-(that estimate during training).
+(that estimate during training). Where the evaluations recorded them, the
+report also shows each cell's active latent dims and how many of the shared
+dims are active, and every method's S and I per factor: what a
+representation encodes at all bounds what any aggregation can share.
 """
 import csv
 import io
 import os
 
+from disentanglement_ext import evaluate
 from disentanglement_ext import run_layout
+from disentanglement_ext.data import synthetic_mpi3d
 from disentanglement_ext.table1 import plots
 from disentanglement_ext.table1 import presets
 from disentanglement_ext.table1 import results
@@ -72,6 +77,32 @@ def write_csv(path, table, methods, n_s_values):
     row += [str(table[method, k]["runs"]) for k in n_s_values]
     writer.writerow(row)
   run_directory.write_atomic(path, text.getvalue())
+
+
+def per_factor_markdown(records, methods):
+  """Per-factor S and I of each method over all its runs (Markdown lines)."""
+  summaries = {(m, key): results.per_factor_summary(records, m, key)
+               for m in methods for key in ("S_per_factor", "I_per_factor")}
+  num_factors = max([len(v) for v in summaries.values()] + [0])
+  if not num_factors:
+    return []
+  names = (synthetic_mpi3d.FACTOR_NAMES
+           if num_factors == len(synthetic_mpi3d.FACTOR_NAMES) else
+           tuple("factor {}".format(j) for j in range(num_factors)))
+  lines = ["", "## Per factor", "",
+           "S and I of each factor, mean ± sample std over all runs of a "
+           "method (every n_s and seed with that score):", "",
+           "| method | score | " + " | ".join(names) + " |",
+           "|---|---|" + "---:|" * num_factors]
+  for method in methods:
+    for key in ("S_per_factor", "I_per_factor"):
+      cells = summaries[method, key]
+      if not cells:
+        continue
+      lines.append("| {} | {} | {} |".format(
+          presets.METHOD_LABELS.get(method, method), key[0],
+          " | ".join(statistics.format_mean_std(c, 2) for c in cells)))
+  return lines
 
 
 def _range(values):
@@ -189,6 +220,19 @@ def write_report(output_dir, settings, runs, command, statuses=None):
             "temperature (HG, DRPM; for comparison only):", ""]
   lines += figure5_markdown(table, all_methods, all_n_s,
                             "num_shared_dims_sampled")
+  if any(r.get("num_active_dims") is not None for r in records):
+    lines += ["", "## Active latent dims", "",
+              "Latent dims whose posterior mean varies over the data "
+              "(variance > {}; an inactive dim encodes nothing, so declaring "
+              "it shared costs nothing), out of d = {}:".format(
+                  evaluate.ACTIVE_DIM_VARIANCE, settings.get("num_latent", "d")),
+              ""]
+    lines += figure5_markdown(table, all_methods, all_n_s, "num_active_dims")
+    lines += ["", "Of the estimated shared dims, the mean number that are "
+              "active:", ""]
+    lines += figure5_markdown(table, all_methods, all_n_s,
+                              "num_shared_active_dims")
+  lines += per_factor_markdown(records, all_methods)
   if any("dci" in r and r["dci"] is not None for r in records):
     lines += ["", "## DCI disentanglement (dlib)", ""]
     lines += figure5_markdown(table, all_methods, all_n_s, "dci")

@@ -14,7 +14,8 @@ from disentanglement_ext.table1 import presets
 from drpm_tf import statistics
 
 # The statistics of a cell (`summarize`).
-KEYS = ("S", "I", "mse", "num_shared_dims", "num_shared_dims_sampled", "dci")
+KEYS = ("S", "I", "mse", "num_shared_dims", "num_shared_dims_sampled", "dci",
+        "num_active_dims", "num_shared_active_dims")
 SHARED_DIMS_SCALARS = ("aggregation/num_shared_dims_mode",
                        "aggregation/num_shared_dims")
 
@@ -44,6 +45,11 @@ def collect_results(runs, split="test"):
                   num_shared_dims=result.get("num_shared_dims_mean"),
                   num_shared_dims_sampled=result.get(
                       "num_shared_dims_sampled_mean"),
+                  num_active_dims=result.get("num_active_dims"),
+                  num_shared_active_dims=result.get(
+                      "num_shared_active_dims_mean"),
+                  S_per_factor=result.get("S_per_factor"),
+                  I_per_factor=result.get("I_per_factor"),
                   train_seconds=(_read_json(train_results) or {}).get(
                       "elapsed_time"))
     for key in ("num_train", "num_test", "S_fit_pairs_min", "I_fit_pairs_min",
@@ -71,6 +77,18 @@ def summarize(records, methods=presets.METHODS,
       if n_s == 0:
         table[method, n_s]["S"] = None
   return table
+
+
+def per_factor_summary(records, method, key):
+  """[(mean, sample std, n) | None] per factor of `key` ('S_per_factor' or
+  'I_per_factor') over every run of `method` (all n_s and seeds)."""
+  rows = [r[key] for r in records
+          if r["method"] == method and r.get(key) is not None]
+  if not rows:
+    return []
+  num_factors = max(len(row) for row in rows)
+  return [statistics.mean_std([row[j] for row in rows if j < len(row)])
+          for j in range(num_factors)]
 
 
 def table1_columns(n_s_values=presets.N_S_VALUES):

@@ -14,8 +14,9 @@ def write_json(path, value):
 
 
 def finish(run, S, I, mse, num_shared=1.0, evaluated=True,  # pylint: disable=invalid-name
-           train_seconds=None):
-  """Writes a trained, exported (marker only) and evaluated run."""
+           train_seconds=None, extra=None):
+  """Writes a trained, exported (marker only) and evaluated run; `extra`:
+  more evaluation fields."""
   train = {"global_step": 1}
   if train_seconds is not None:
     train["elapsed_time"] = train_seconds
@@ -27,5 +28,5 @@ def finish(run, S, I, mse, num_shared=1.0, evaluated=True,  # pylint: disable=in
   if evaluated:
     for path in (run_layout.EVAL_RESULTS, run_layout.VALIDATION_RESULTS):
       write_json(os.path.join(run.model_dir, path),
-                 {"S": S, "I": I, "num_shared_dims_mse": mse,
-                  "num_shared_dims_mean": num_shared})
+                 dict({"S": S, "I": I, "num_shared_dims_mse": mse,
+                       "num_shared_dims_mean": num_shared}, **(extra or {})))

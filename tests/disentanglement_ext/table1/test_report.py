@@ -64,6 +64,43 @@ def test_aggregation_of_fake_results(tmp_path, fake_exports):
     assert pixels.ndim == 3 and pixels.shape[0] > 100 and pixels.shape[1] > 100
 
 
+def test_active_dims_and_per_factor_scores(tmp_path):
+  out = str(tmp_path)
+  settings = presets.load_settings("quick")
+  grid = {r.name: r for r in runs.enumerate_runs(settings, out)}
+  per_factor = [0.1 * j for j in range(7)]
+  fake_runs.finish(grid["hg_ns1_seed0"], 0.2, 0.5, 1.0, 2.0, extra=dict(
+      num_active_dims=3, num_shared_active_dims_mean=0.5,
+      S_per_factor=per_factor, I_per_factor=[1.] * 7))
+  fake_runs.finish(grid["hg_ns3_seed0"], 0.2, 0.5, 1.0, 2.0, extra=dict(
+      num_active_dims=5, num_shared_active_dims_mean=1.5,
+      S_per_factor=[x + 0.2 for x in per_factor], I_per_factor=[0.] * 7))
+  # A run evaluated before these fields existed counts in no such cell.
+  fake_runs.finish(grid["hg_ns1_seed1"], 0.2, 0.5, 1.0, 2.0)
+  lines = report.write_report(out, settings, list(grid.values()),
+                              "CMD").splitlines()
+  active = lines.index("## Active latent dims")
+  assert "| HG | - | 3.00 ± 0.00 | 5.00 ± 0.00 | - |" in lines[active:]
+  assert "| HG | - | 0.50 ± 0.00 | 1.50 ± 0.00 | - |" in lines[active:]
+  assert "| ADA | - | - | - | - |" in lines[active:]
+  factors = lines.index("## Per factor")
+  header = [l for l in lines[factors:] if l.startswith("| method | score")][0]
+  assert "object_color" in header and "vertical_axis" in header
+  assert ("| HG | S | 0.10 ± 0.14 | 0.20 ± 0.14 | 0.30 ± 0.14 | 0.40 ± 0.14 "
+          "| 0.50 ± 0.14 | 0.60 ± 0.14 | 0.70 ± 0.14 |") in lines
+  assert ("| HG | I |" + " 0.50 ± 0.71 |" * 7) in lines
+  assert not [l for l in lines if l.startswith("| ADA | S")]
+
+
+def test_no_active_dims_section_without_the_fields(tmp_path):
+  settings = presets.load_settings("quick")
+  grid = {r.name: r for r in runs.enumerate_runs(settings, str(tmp_path))}
+  fake_runs.finish(grid["hg_ns1_seed0"], 0.2, 0.5, 1.0, 2.0)
+  text = report.write_report(str(tmp_path), settings, list(grid.values()),
+                             "CMD")
+  assert "## Active latent dims" not in text and "## Per factor" not in text
+
+
 def test_failed_runs_are_listed(tmp_path):
   settings = presets.load_settings("demo")
   grid = runs.enumerate_runs(settings, str(tmp_path))
