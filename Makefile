@@ -94,7 +94,7 @@ table1-demo: $(STAMP)
 table1-quick: $(STAMP)
 	$(VENV)/bin/drpm-reproduce-table1 --preset quick --output_dir runs/table1_quick --jobs 2
 
-# Every cell of Table 1 at the `cpu` scale (about 4 h on 2 cores); the table
+# Every cell of Table 1 at the `cpu` scale (about 2.5 h on 2 quiet cores); the table
 # and plots in docs/results/ come from this target.
 table1-cpu: $(STAMP)
 	$(VENV)/bin/drpm-reproduce-table1 --preset cpu --output_dir runs/table1_cpu --jobs 2 --report_dir docs/results
