@@ -47,6 +47,20 @@ STAGES = {
         ("DRPMVAE, log s = -KL", "drpm_neg_kl", ("drpm",),
          ("drpm_aggregation.log_scores = 'neg_kl'",)),
     ),
+    # The reference row shares its directory (and so its runs) with stage
+    # 'scores'.
+    "prior": (
+        ("DRPMVAE, log s = log KL (reference)", "drpm_log_kl", ("drpm",),
+         ("drpm_aggregation.log_scores = 'log_kl'",)),
+        ("omega reads log KL", "drpm_omega_log_kl", ("drpm",),
+         ("drpm_aggregation.omega_input = 'log_kl'",)),
+        ("omega reads the KLs standardized per pair", "drpm_omega_standardized",
+         ("drpm",), ("drpm_aggregation.omega_input = 'standardized_kl'",)),
+        ("exact partition KL", "drpm_exact_kl", ("drpm",),
+         ("drpm_aggregation.kl_estimator = 'exact'",)),
+        ("no partition KL (gamma = 0)", "drpm_gamma0", ("drpm",),
+         ("weak_vae.gamma = 0.0",)),
+    ),
 }
 
 

@@ -1,4 +1,5 @@
 """drpm-table1-variants: the variants' sweeps and their validation report."""
+import ast
 import os
 
 from disentanglement_ext import run_layout
@@ -57,3 +58,24 @@ def test_variant_report_of_fake_runs_uses_the_validation_pairs(
     assert cells[3] == "1.00 ± 0.00"  # estimated shared dims at n_s = 1
   assert "9.000" not in text  # never the test pairs
   assert "VALIDATION" in text and "seeds 0, 1" in text
+
+
+def test_prior_stage_varies_one_setting_against_the_shared_reference():
+  prior, scores = variants.STAGES["prior"], variants.STAGES["scores"]
+  reference = [v for v in scores if v[1] == "drpm_log_kl"][0]
+  assert prior[0][1:] == reference[1:]
+  assert len({v[1] for v in prior}) == len(prior)
+  for _, _, methods, bindings in prior[1:]:
+    assert methods == ("drpm",) and len(bindings) == 1
+  # Every binding names a real setting with a valid value.
+  from disentanglement_ext import aggregation  # pylint: disable=g-import-not-at-top
+  valid = {"drpm_aggregation.log_scores":
+               aggregation.DRPMAggregator.LOG_SCORES,
+           "drpm_aggregation.omega_input": aggregation.OMEGA_INPUTS,
+           "drpm_aggregation.kl_estimator":
+               aggregation.DRPMAggregator.KL_ESTIMATORS,
+           "weak_vae.gamma": (0.,)}
+  for _, _, _, bindings in prior:
+    for binding in bindings:
+      name, value = binding.split(" = ")
+      assert ast.literal_eval(value) in valid[name], binding
