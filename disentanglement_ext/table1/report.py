@@ -223,8 +223,9 @@ def write_report(output_dir, settings, runs, command, statuses=None):
   if any(r.get("num_active_dims") is not None for r in records):
     lines += ["", "## Active latent dims", "",
               "Latent dims whose posterior mean varies over the data "
-              "(variance > {}; an inactive dim encodes nothing, so declaring "
-              "it shared costs nothing), out of d = {}:".format(
+              "(variance > {}; an inactive dim carries almost no information "
+              "in the sampled latent, so declaring it shared or independent "
+              "changes the objective very little), out of d = {}:".format(
                   evaluate.ACTIVE_DIM_VARIANCE, settings.get("num_latent", "d")),
               ""]
     lines += figure5_markdown(table, all_methods, all_n_s, "num_active_dims")
