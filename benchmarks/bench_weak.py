@@ -169,8 +169,9 @@ def main(argv=None):
       "", ] + rows + [
       "",
       "Command: `python benchmarks/bench_weak.py --steps {} --log_every {} "
-      "--repeats {} --baseline_ref {}`.".format(
-          args.steps, args.log_every, args.repeats, args.baseline_ref),
+      "--repeats {} --aggregations {} --baseline_ref {}`.".format(
+          args.steps, args.log_every, args.repeats,
+          " ".join(args.aggregations), args.baseline_ref),
       ""]
   text = "\n".join(lines)
   print(text)
