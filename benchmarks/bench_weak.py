@@ -36,7 +36,7 @@ CACHE_DIR = os.path.join("~", ".cache", "drpm_tf")
 CONFIGS = (
     ("before: 64x64 rendered per batch, pooled in the model step",
      "baseline", 2, 1, ()),
-    ("32x32 pooled in the pair pipeline", "current", 2, 1, ()),
+    ("current code, no image cache", "current", 2, 1, ()),
     ("+ image cache (train_weak.data_cache_dir)", "current", 2, 1,
      ("train_weak.data_cache_dir = '{}'".format(CACHE_DIR),)),
     ("+ image cache, XLA (train_weak.jit_compile)", "current", 2, 1,
