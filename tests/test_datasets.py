@@ -162,3 +162,28 @@ def test_an_unknown_dataset_name_lists_the_valid_ones():
                      match=r"Unknown dataset name 'cifar'.*\['digits', "
                      r"'mnist'\]"):
     datasets.load_dataset('cifar')
+
+
+def test_the_validation_split_is_held_out_of_the_training_images():
+  data = datasets.load_dataset('digits')
+  held = datasets.load_dataset('digits', evaluation_split='validation')
+  assert len(held.x_test) == len(data.x_train) // 4
+  assert len(held.x_train) + len(held.x_test) == len(data.x_train)
+  rows = lambda x: {r.tobytes() for r in x}  # noqa: E731
+  # Both new splits are made of training images only (compared as sets of
+  # rows: the digits hold a few exact duplicates).
+  assert rows(held.x_train) | rows(held.x_test) == rows(data.x_train)
+  # Stratified: every digit's share of the held-out part is its share of the
+  # training images, to one image.
+  expected = np.bincount(data.y_train, minlength=10) * len(held.y_test) / len(
+      data.y_train)
+  assert np.all(np.abs(np.bincount(held.y_test, minlength=10) - expected) <= 1)
+  # Fixed: the same split every time.
+  again = datasets.load_dataset('digits', evaluation_split='validation')
+  np.testing.assert_array_equal(again.y_test, held.y_test)
+  np.testing.assert_array_equal(again.x_test, held.x_test)
+
+
+def test_an_unknown_evaluation_split_is_refused():
+  with pytest.raises(errors.ConfigError, match='load_dataset.evaluation_split'):
+    datasets.load_dataset('digits', evaluation_split='train')

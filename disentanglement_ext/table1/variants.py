@@ -13,8 +13,8 @@ not tune on the test pairs.
 
 Stage 'scores' compares how the per-dim KLs enter the DRPM (the paper: "the
 scores are the KL values"), with HGVAE and the dlib objective as references;
-stage 'prior' varies, for the chosen scores, what the omega head reads and the
-partition KL (its estimator and weight gamma).
+for the chosen scores, stage 'omega' varies what the omega head reads and stage
+'partition_kl' the partition KL (its estimator, and its weight gamma = 0).
 """
 import os
 
@@ -30,6 +30,9 @@ from drpm_tf import statistics
 N_S = (1, 3, 5)
 SEEDS = (0, 1)
 
+_REFERENCE = ("DRPMVAE, log s = log KL (reference)", "drpm_log_kl", ("drpm",),
+              ("drpm_aggregation.log_scores = 'log_kl'",))
+
 # (label, output directory, methods, extra training bindings) per stage.
 STAGES = {
     "scores": (
@@ -38,7 +41,7 @@ STAGES = {
          ("drpm",), ("weak_vae.objective = 'dlib'",
                      "drpm_aggregation.log_scores = 'log_kl'")),
         ("DRPMVAE, log s = log KL", "drpm_log_kl", ("drpm",),
-         ("drpm_aggregation.log_scores = 'log_kl'",)),
+         _REFERENCE[3]),
         ("DRPMVAE, log s = log KL, no gradient into the encoder",
          "drpm_log_kl_sg", ("drpm",),
          ("drpm_aggregation.log_scores = 'log_kl_stop_gradient'",)),
@@ -47,15 +50,17 @@ STAGES = {
         ("DRPMVAE, log s = -KL", "drpm_neg_kl", ("drpm",),
          ("drpm_aggregation.log_scores = 'neg_kl'",)),
     ),
-    # The reference row shares its directory (and so its runs) with stage
-    # 'scores'.
-    "prior": (
-        ("DRPMVAE, log s = log KL (reference)", "drpm_log_kl", ("drpm",),
-         ("drpm_aggregation.log_scores = 'log_kl'",)),
+    # The reference rows share their directory (and so their runs) with
+    # stage 'scores'.
+    "omega": (
+        _REFERENCE,
         ("omega reads log KL", "drpm_omega_log_kl", ("drpm",),
          ("drpm_aggregation.omega_input = 'log_kl'",)),
         ("omega reads the KLs standardized per pair", "drpm_omega_standardized",
          ("drpm",), ("drpm_aggregation.omega_input = 'standardized_kl'",)),
+    ),
+    "partition_kl": (
+        _REFERENCE,
         ("exact partition KL", "drpm_exact_kl", ("drpm",),
          ("drpm_aggregation.kl_estimator = 'exact'",)),
         ("no partition KL (gamma = 0)", "drpm_gamma0", ("drpm",),

@@ -9,6 +9,7 @@ from disentanglement_ext.table1 import runs
 from disentanglement_ext.table1 import variants
 
 import fake_runs
+import pytest
 
 
 def test_variant_report_of_fake_runs_uses_the_validation_pairs(
@@ -60,11 +61,14 @@ def test_variant_report_of_fake_runs_uses_the_validation_pairs(
   assert "VALIDATION" in text and "seeds 0, 1" in text
 
 
-def test_prior_stage_varies_one_setting_against_the_shared_reference():
-  prior, scores = variants.STAGES["prior"], variants.STAGES["scores"]
+@pytest.mark.parametrize("stage", ["omega", "partition_kl"])
+def test_prior_stages_vary_one_setting_against_the_shared_reference(stage):
+  prior, scores = variants.STAGES[stage], variants.STAGES["scores"]
   reference = [v for v in scores if v[1] == "drpm_log_kl"][0]
   assert prior[0][1:] == reference[1:]
-  assert len({v[1] for v in prior}) == len(prior)
+  directories = [v[1] for s in variants.STAGES.values() for v in s
+                 if v[1] != "drpm_log_kl"]
+  assert len(set(directories)) == len(directories)  # no run shared by accident
   for _, _, methods, bindings in prior[1:]:
     assert methods == ("drpm",) and len(bindings) == 1
   # Every binding names a real setting with a valid value.
