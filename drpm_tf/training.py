@@ -3,11 +3,13 @@
 `train_generative` is gin-configurable (binding name `train_generative`). With
 `prior_init = 'mixture'` a run has two stages (see `drpm_tf/pretraining.py`):
 
-1. autoencoder pretraining, `pretrain_steps` steps of reconstruction only
-   (its own Adam optimizer), then a diagonal Gaussian mixture fit to the
-   encoder means of all training images; its components become the `K` priors,
-   its weights the prior DRPM's `omega_p`, and its posterior initializes the
-   partition heads;
+1. pretraining, `pretrain_steps` steps of reconstruction only
+   (`pretrain_objective = 'autoencoder'`) or of reconstruction plus the
+   contrastive terms of `drpm_tf.contrastive` (`'contrastive'`, the default of
+   the authors' clustering code), with its own Adam optimizer, then a
+   diagonal Gaussian mixture fit to the encoder means of all training
+   images; its components become the `K` priors, its weights the prior DRPM's
+   `omega_p`, and its posterior initializes the partition heads;
 2. DRPM-VAE training, `num_steps` steps of the negated ELBO, optionally
    refitting the mixture (warm-started from the current priors) and the
    partition heads every `refit_every` steps up to step `refit_until` (as the
@@ -72,6 +74,7 @@ from sklearn import cluster as sk_cluster
 from sklearn import metrics as sk_metrics
 
 from drpm_tf import checkpointing
+from drpm_tf import contrastive
 from drpm_tf import datasets
 from drpm_tf import errors
 from drpm_tf import generative_layout as layout
@@ -98,7 +101,8 @@ RESUMABLE_BINDINGS = frozenset(
     ['load_dataset.path'])
 _STAGES = ('final', layout.INITIALIZATION)
 _PRIOR_INITS = ('random', 'mixture')
-_STAGE_NAMES = ('autoencoder pretraining (stage 1)',
+_PRETRAIN_OBJECTIVES = ('autoencoder', 'contrastive')
+_STAGE_NAMES = ('pretraining (stage 1)',
                 'DRPM-VAE training (stage 2)')
 _RATE_BINDINGS = ('train_generative.pretrain_learning_rate',
                   'train_generative.learning_rate')
@@ -145,6 +149,10 @@ def _check_settings(settings):
     settings[arg] = float(value)
   for arg in ('initialize_heads', 'freeze_encoder', 'progress'):
     settings[arg] = bool(settings[arg])
+  if settings['pretrain_objective'] not in _PRETRAIN_OBJECTIVES:
+    raise errors.ConfigError(
+        f"{name('pretrain_objective')} must be one of {_PRETRAIN_OBJECTIVES}; "
+        f"got {settings['pretrain_objective']!r}.")
   if settings['refit_every'] and settings['prior_init'] != 'mixture':
     raise errors.ConfigError(f"{name('refit_every')} needs "
                              f"{name('prior_init')} = 'mixture'.")
@@ -265,6 +273,7 @@ def _fit_mixture(model, x, seed, warm_start=None):
 def train_generative(model_dir, num_steps=1000, batch_size=256,
                      learning_rate=1e-4, prior_init='random', pretrain_steps=0,
                      pretrain_batch_size=256, pretrain_learning_rate=1e-3,
+                     pretrain_objective='autoencoder',
                      initialize_heads=True, head_score_scale=10.,
                      refit_every=0, refit_until=0, freeze_encoder=False,
                      checkpoint_every=500, log_every=25, seed=0,
@@ -283,12 +292,15 @@ def train_generative(model_dir, num_steps=1000, batch_size=256,
       larger `num_steps` trains on).
     batch_size: `n`, the number of elements the DRPM partitions per step.
     learning_rate: Adam learning rate of the DRPM-VAE stage.
-    prior_init: 'mixture' (autoencoder pretraining, then the priors, `omega_p`
+    prior_init: 'mixture' (pretraining, then the priors, `omega_p`
       and, with `initialize_heads`, the partition heads from a Gaussian
       mixture on the encoder means) or 'random'.
-    pretrain_steps: autoencoder pretraining steps (0: none).
+    pretrain_steps: pretraining steps (0: none).
     pretrain_batch_size: batch size of pretraining.
     pretrain_learning_rate: Adam learning rate of pretraining.
+    pretrain_objective: 'autoencoder' (reconstruction only, VaDE) or
+      'contrastive' (`drpm_tf.contrastive.ContrastiveHeads`, configured as
+      `contrastive_pretraining`; its heads are checkpointed with the run).
     initialize_heads: with 'mixture', set the partition heads to the mixture's
       posterior (`pretraining.initialize_partition_heads`), at the
       initialization and at every refit (keeping the learned score scale).
@@ -321,6 +333,7 @@ def train_generative(model_dir, num_steps=1000, batch_size=256,
       prior_init=prior_init, pretrain_steps=pretrain_steps,
       pretrain_batch_size=pretrain_batch_size,
       pretrain_learning_rate=pretrain_learning_rate,
+      pretrain_objective=pretrain_objective,
       initialize_heads=initialize_heads, head_score_scale=head_score_scale,
       refit_every=refit_every, refit_until=refit_until,
       freeze_encoder=freeze_encoder, checkpoint_every=checkpoint_every,
@@ -356,8 +369,8 @@ def train_with_gin(model_dir, overwrite=False, gin_config_files=None,
 def _train_in_directory(model_dir, model, data, *, num_steps, batch_size,
                         learning_rate, prior_init, pretrain_steps,
                         pretrain_batch_size, pretrain_learning_rate,
-                        initialize_heads, head_score_scale, refit_every,
-                        refit_until, freeze_encoder, checkpoint_every,
+                        pretrain_objective, initialize_heads,
+                        head_score_scale, refit_every, refit_until, freeze_encoder, checkpoint_every,
                         log_every, seed, progress):
   """Restores, runs both stages and writes the results (`train_generative`)."""
   input_dim = data.x_train.shape[1]
@@ -367,14 +380,27 @@ def _train_in_directory(model_dir, model, data, *, num_steps, batch_size,
   # Built now, so that a restore reads every slot at once (a damaged file
   # fails here, not at some later step) and the steps create no variables.
   optimizer.build(model.trainable_variables)
-  pretrain_optimizer.build(model.autoencoder_variables)
   pretrained = tf.Variable(0, dtype=tf.int64, name='pretrain_steps_done')
   initialized = tf.Variable(0, dtype=tf.int64, name='mixture_initialized')
   seconds = tf.Variable([0., 0.], dtype=tf.float64, name='stage_seconds')
+  tracked = {}
+  pretrain_variables = model.autoencoder_variables
+  if pretrain_objective == 'contrastive':
+    heads = contrastive.ContrastiveHeads(
+        model.encoder.layers[-1].units, model.latent_dim, model.num_clusters,
+        data.image_shape, seed=seed)
+    tracked['contrastive_heads'] = heads
+    pretrain_variables = pretrain_variables + heads.variables_to_train
+    pretrain_loss_fn = lambda x: heads.loss(model, x, pretrained)  # noqa: E731
+  else:
+    def pretrain_loss_fn(x):
+      recon = model.autoencoder_loss(x)
+      return dict(loss=recon, recon=recon)
+  pretrain_optimizer.build(pretrain_variables)
   checkpoint = tf.train.Checkpoint(
       model=model, optimizer=optimizer, pretrain_optimizer=pretrain_optimizer,
       pretrain_steps_done=pretrained, mixture_initialized=initialized,
-      stage_seconds=seconds)
+      stage_seconds=seconds, **tracked)
   checkpoints = os.path.join(model_dir, layout.CHECKPOINTS)
   restored = checkpointing.restore_latest(checkpoint, checkpoints, log=_log)
   resumed_from = dict(pretrain=int(pretrained.numpy()),
@@ -392,7 +418,8 @@ def _train_in_directory(model_dir, model, data, *, num_steps, batch_size,
   writer = tf.summary.create_file_writer(
       os.path.join(model_dir, layout.TENSORBOARD))
   state = (model.variables + optimizer.variables +
-           pretrain_optimizer.variables)
+           pretrain_optimizer.variables + [
+               v for heads in tracked.values() for v in heads.head_variables])
 
   def save(stage, began, step):
     seconds.assign_add(tf.constant(
@@ -403,12 +430,11 @@ def _train_in_directory(model_dir, model, data, *, num_steps, batch_size,
                  int(initialized.numpy()) + int(optimizer.iterations.numpy()))
     return time.time()
 
-  # Stage 1: autoencoder pretraining and the mixture initialization.
+  # Stage 1: pretraining and the mixture initialization.
   pretrain_loss = None
   began = time.time()
   step_fn = _guarded_step(
-      lambda x: dict(loss=model.autoencoder_loss(x)),
-      model.autoencoder_variables, pretrain_optimizer,
+      pretrain_loss_fn, pretrain_variables, pretrain_optimizer,
       tf.TensorSpec([pretrain_batch_size, input_dim], tf.float32))
   bar = _progress_bar(progress, pretrain_steps, resumed_from['pretrain'],
                       'pretrain')
@@ -423,9 +449,11 @@ def _train_in_directory(model_dir, model, data, *, num_steps, batch_size,
     done = step + 1
     if done % log_every == 0 or done % checkpoint_every == 0 or (
         done == pretrain_steps):
-      pretrain_loss = float(terms['loss'])
+      values = _to_python(terms)
+      pretrain_loss = values['recon']
       with writer.as_default(step=done):
-        tf.summary.scalar('pretrain/recon', pretrain_loss)
+        for key, value in values.items():
+          tf.summary.scalar('pretrain/' + key, value)
       if bar is not None:
         bar.set_postfix(recon=f'{pretrain_loss:.3f}', refresh=False)
     if bar is not None:
@@ -494,7 +522,8 @@ def _train_in_directory(model_dir, model, data, *, num_steps, batch_size,
     results = os.path.join(model_dir, layout.TRAIN_RESULTS)
     run_directory.write_json(results, dict(
         dataset=data.name, steps=num_steps, pretrain_steps=pretrain_steps,
-        prior_init=prior_init, resumed_from=resumed_from,
+        prior_init=prior_init, pretrain_objective=pretrain_objective,
+        resumed_from=resumed_from,
         pretrain_seconds=pretrain_seconds, train_seconds=train_seconds,
         seconds=pretrain_seconds + train_seconds, batch_size=batch_size,
         seed=seed, cpu_count=os.cpu_count(),

@@ -30,6 +30,7 @@ _TINY = [
     'drpm_vae.encoder_units = (32, 32, 64)',
     'drpm_vae.num_partition_samples = 2',
     'drpm_vae.anneal_steps = 10',
+    'contrastive_pretraining.hidden_units = 16',
     'fit_prior_mixture.num_restarts = 2',
     'train_generative.batch_size = 64',
     'train_generative.pretrain_batch_size = 64',
@@ -228,7 +229,7 @@ def test_pretraining_divergence_stops_at_once_and_saves_nothing_non_finite(
     _train(run, pretrain_learning_rate=1e8, checkpoint_every=1)
   message = str(error.value)
   last = os.path.join(_checkpoints(run), 'ckpt-1')
-  assert message.startswith('The autoencoder pretraining (stage 1) diverged '
+  assert message.startswith('The pretraining (stage 1) diverged '
                             'at its step 2: the loss (nan)')
   assert f'the last good checkpoint ({last}) is kept' in message
   assert 'Lower train_generative.pretrain_learning_rate' in message
