@@ -137,8 +137,7 @@ class ContrastiveHeads(tf.Module):
       name: module name.
     """
     super().__init__(name=name)
-    for arg, value in (('hidden_units', hidden_units),):
-      errors.check_count(f'contrastive_pretraining.{arg}', value)
+    errors.check_count('contrastive_pretraining.hidden_units', hidden_units)
     for arg, value in (('instance_temperature', instance_temperature),
                        ('cluster_temperature', cluster_temperature)):
       if not value > 0:
@@ -187,9 +186,7 @@ class ContrastiveHeads(tf.Module):
     recon, instance, cluster = 0., [], []
     for view in views:
       mean, _, h = model.encode(view)
-      recon += 0.5 * tf.reduce_mean(tf.reduce_sum(
-          tf.nn.sigmoid_cross_entropy_with_logits(
-              labels=view, logits=model.decode(mean)), axis=-1))
+      recon += 0.5 * model.autoencoder_loss(view, mean)
       instance.append(self.instance_head(h))
       cluster.append(self.cluster_head(h))
     terms = dict(recon=recon,

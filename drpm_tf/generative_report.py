@@ -15,6 +15,7 @@ import numpy as np
 
 from drpm_tf import errors
 from drpm_tf import generative_layout as layout
+from drpm_tf import gin_config
 from drpm_tf import run_directory
 from drpm_tf import statistics
 
@@ -54,18 +55,14 @@ def _load(run, name):
 def _training_setting(run, name):
   """The value `train_generative.<name>` was called with (run_config.gin)."""
   path = os.path.join(run, run_directory.RUN_CONFIG)
-  prefix = f'train_generative.{name} = '
-  try:
-    with open(path, encoding='utf-8') as f:
-      values = [line[len(prefix):].strip() for line in f
-                if line.startswith(prefix)]
-  except FileNotFoundError as error:
+  if not os.path.isfile(path):
     raise errors.RunDirectoryError(
-        f'{path} does not exist: {run} is not a drpm-train-generative run.'
-    ) from error
-  if not values:
-    raise errors.RunDirectoryError(f'{path} does not record {prefix.strip()}')
-  return values[-1].strip("'")
+        f'{path} does not exist: {run} is not a drpm-train-generative run.')
+  key = f'train_generative.{name}'
+  values = gin_config.read_values([path])
+  if key not in values:
+    raise errors.RunDirectoryError(f'{path} does not record {key}')
+  return values[key]
 
 
 def _pretraining_label(run):

@@ -237,10 +237,12 @@ class DRPMVAE(tf.keras.Model):
     return (self.encoder.trainable_variables + self.z_mean.trainable_variables +
             self.decoder.trainable_variables)
 
-  def autoencoder_loss(self, x):
+  def autoencoder_loss(self, x, mean=None):
     """`-log p(x | z = mu(x))` per element: the deterministic autoencoder of
-    VaDE-style pretraining, with the model's own Bernoulli likelihood."""
-    mean, _, _ = self.encode(x)
+    VaDE-style pretraining, with the model's own Bernoulli likelihood.
+    `mean`: `mu(x)` if the caller has already encoded `x`."""
+    if mean is None:
+      mean, _, _ = self.encode(x)
     return tf.reduce_mean(tf.reduce_sum(
         tf.nn.sigmoid_cross_entropy_with_logits(labels=x, logits=self.decode(
             mean)), axis=-1))
